@@ -5,3 +5,4 @@ mod item_type;
 
 pub use item::*;
 pub use item_type::*;
+mod quantity;
