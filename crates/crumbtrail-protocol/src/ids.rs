@@ -290,7 +290,10 @@ mod tests {
         let id = EventId::new();
         let s = id.to_string();
         assert_eq!(s.len(), 32);
-        assert!(s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(
+            s.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
         assert_eq!(s.parse::<EventId>().unwrap(), id);
         assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"{s}\""));
     }

@@ -23,8 +23,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Serializer;
+use serde::de::{self, Deserializer, Visitor};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -69,9 +69,8 @@ pub fn from_float(secs: f64) -> Option<OffsetDateTime> {
 
 /// Formats as RFC 3339 in UTC with exactly six fractional digits: `2026-03-01T12:00:00.123456Z`.
 pub fn format_rfc3339(t: OffsetDateTime) -> String {
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
     t.to_offset(UtcOffset::UTC)
         .format(&fmt)
         .unwrap_or_else(|_| String::from("1970-01-01T00:00:00.000000Z"))

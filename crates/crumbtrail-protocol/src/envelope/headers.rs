@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::event::ClientSdkInfo;
 use crate::ids::EventId;
+use crate::tracing::DynamicSamplingContext;
 
 /// The envelope's header line. Unknown keys are kept in `other` and written back.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -24,10 +26,10 @@ pub struct EnvelopeHeaders {
     pub dsn: Option<String>,
     /// The sender's SDK.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sdk: Option<Value>,
+    pub sdk: Option<ClientSdkInfo>,
     /// The dynamic sampling context of the trace the items belong to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trace: Option<Value>,
+    pub trace: Option<DynamicSamplingContext>,
     /// Header keys crumbtrail does not know, kept as they were.
     #[serde(flatten)]
     pub other: Map<String, Value>,

@@ -17,6 +17,8 @@ mod headers;
 mod item;
 mod item_type;
 mod parse;
+#[cfg(test)]
+mod proptests;
 mod quantity;
 mod write;
 

@@ -38,7 +38,9 @@ pub enum EnvelopeErrorKind {
     InvalidEnvelopeHeader(String),
     /// An item header line is empty (for example two newlines in a row, or a second trailing
     /// newline at the end of the envelope).
-    #[error("expected an item header but found an empty line (an envelope may end in only one newline)")]
+    #[error(
+        "expected an item header but found an empty line (an envelope may end in only one newline)"
+    )]
     EmptyItemHeader,
     /// An item header line is not a valid JSON object of item headers.
     #[error("the item header is not a valid JSON object with a `type`: {0}")]
@@ -57,7 +59,9 @@ pub enum EnvelopeErrorKind {
         available: usize,
     },
     /// A payload read by `length` is followed by something other than `\n` or the end.
-    #[error("expected a newline or the end after the item payload, found byte 0x{0:02x}: the `length` is wrong")]
+    #[error(
+        "expected a newline or the end after the item payload, found byte 0x{0:02x}: the `length` is wrong"
+    )]
     MissingNewline(u8),
 }
 
@@ -190,7 +194,10 @@ mod tests {
         assert_eq!(env.items.len(), 3);
         assert_eq!(env.items[0].payload, b"helloworld");
         assert_eq!(env.items[1].ty(), &ItemType::Session);
-        assert_eq!(env.items[1].payload, b"{\"started\":\"2020-02-07T14:16:00Z\"}");
+        assert_eq!(
+            env.items[1].payload,
+            b"{\"started\":\"2020-02-07T14:16:00Z\"}"
+        );
         assert_eq!(env.items[2].payload, b"a\nb");
         assert!(env.items[0].headers.other.is_empty(), "length is not kept");
     }
