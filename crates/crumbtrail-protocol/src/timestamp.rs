@@ -1,10 +1,12 @@
 //! Timestamps: RFC 3339 strings or float seconds since the epoch.
 //!
 //! The protocol accepts both forms almost everywhere. crumbtrail writes float seconds on events,
-//! breadcrumbs, transactions, spans and log records (compact, and the form the protocol's
-//! examples use) and RFC 3339 strings with six fractional digits (`2026-03-01T12:00:00.123456Z`)
-//! where a string is required or conventional: session updates and aggregates, client reports,
-//! the envelope's `sent_at`. Both readers accept either form; precision is one microsecond.
+//! breadcrumbs, log records and the start times of transactions and spans (compact, and the form
+//! the protocol's examples use) and RFC 3339 strings with six fractional digits
+//! (`2026-03-01T12:00:00.123456Z`) where a string is required or conventional: session updates
+//! and aggregates, client reports, the envelope's `sent_at`, and the end `timestamp` of
+//! transactions and spans (the official Rust SDK's types read only a string there). Both
+//! readers accept either form; precision is one microsecond.
 //!
 //! Use the serde modules with `#[serde(with = "...")]`:
 //!

@@ -17,6 +17,7 @@ mod headers;
 mod item;
 mod item_type;
 mod parse;
+mod payload;
 #[cfg(test)]
 mod proptests;
 mod quantity;
@@ -26,6 +27,7 @@ pub use headers::*;
 pub use item::*;
 pub use item_type::*;
 pub use parse::*;
+pub use payload::*;
 
 /// An envelope: headers plus items.
 ///

@@ -39,9 +39,12 @@ pub struct Span {
     #[serde(with = "crate::timestamp::float")]
     pub start_timestamp: OffsetDateTime,
     /// When the span finished; `None` while it runs (unfinished spans are not sent).
+    ///
+    /// Written as an RFC 3339 string (start times are float seconds): the server reads both, and
+    /// the official Rust SDK's types read only a string here, so this form suits every reader.
     #[serde(
         default,
-        with = "crate::timestamp::option_float",
+        with = "crate::timestamp::option_rfc3339",
         skip_serializing_if = "Option::is_none"
     )]
     pub timestamp: Option<OffsetDateTime>,

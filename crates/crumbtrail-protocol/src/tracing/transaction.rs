@@ -133,7 +133,10 @@ pub struct Transaction {
     #[serde(with = "crate::timestamp::float")]
     pub start_timestamp: OffsetDateTime,
     /// When the root span finished.
-    #[serde(with = "crate::timestamp::float")]
+    ///
+    /// Written as an RFC 3339 string (start times are float seconds): the server reads both, and
+    /// the official Rust SDK's types read only a string here, so this form suits every reader.
+    #[serde(with = "crate::timestamp::rfc3339")]
     pub timestamp: OffsetDateTime,
     /// The release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
