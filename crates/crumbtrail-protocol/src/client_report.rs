@@ -1,67 +1,29 @@
 //! Client reports (PROTOCOL.md §7): how much data the SDK discarded, and why.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::category::DataCategory;
 use crate::envelope::{Item, ItemType};
 
-/// The size each serialized client report should stay within (§3.6: "keep each report under
-/// 4 KiB").
-pub const MAX_CLIENT_REPORT_BYTES: usize = 4096;
+pub use crate::limits::MAX_CLIENT_REPORT_BYTES;
 
-macro_rules! reasons {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
-        /// Why data was discarded (§7's table).
-        ///
-        /// Reasons crumbtrail does not know (other SDKs send e.g. `callback_error`) are kept as
-        /// [`DiscardReason::Unknown`] when read.
-        ///
-        /// ```
-        /// use crumbtrail_protocol::DiscardReason;
-        /// assert_eq!(DiscardReason::RatelimitBackoff.as_str(), "ratelimit_backoff");
-        /// let r: DiscardReason = "callback_error".parse().unwrap();
-        /// assert_eq!(r, DiscardReason::Unknown("callback_error".into()));
-        /// ```
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum DiscardReason {
-            $($(#[$doc])* $variant,)*
-            /// A reason crumbtrail does not know; kept as is.
-            Unknown(String),
-        }
-
-        impl DiscardReason {
-            /// Every reason of the protocol's table.
-            pub const KNOWN: &'static [DiscardReason] = &[$(DiscardReason::$variant,)*];
-
-            /// The wire name.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $(DiscardReason::$variant => $name,)*
-                    DiscardReason::Unknown(s) => s,
-                }
-            }
-        }
-
-        impl FromStr for DiscardReason {
-            type Err = std::convert::Infallible;
-
-            /// Never fails: unknown names become [`DiscardReason::Unknown`].
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Ok(match s {
-                    $($name => DiscardReason::$variant,)*
-                    other => DiscardReason::Unknown(other.to_owned()),
-                })
-            }
-        }
-    };
-}
-
-reasons! {
+open_wire_enum! {
+    /// Why data was discarded (§7's table).
+    ///
+    /// Reasons crumbtrail does not know (other SDKs send e.g. `callback_error`) are kept as
+    /// [`DiscardReason::Unknown`] when read.
+    ///
+    /// ```
+    /// use crumbtrail_protocol::DiscardReason;
+    /// assert_eq!(DiscardReason::RatelimitBackoff.as_str(), "ratelimit_backoff");
+    /// let r: DiscardReason = "callback_error".parse().unwrap();
+    /// assert_eq!(r, DiscardReason::Unknown("callback_error".into()));
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum DiscardReason {
     /// The transport or batch queue was full.
     QueueOverflow => "queue_overflow",
     /// The offline cache was full.
@@ -90,24 +52,6 @@ reasons! {
     Ignored => "ignored",
     /// It failed validation.
     Invalid => "invalid",
-}
-
-impl fmt::Display for DiscardReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for DiscardReason {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for DiscardReason {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(s.parse().unwrap_or_else(|never| match never {}))
     }
 }
 

@@ -22,6 +22,9 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod wire_name;
+
 pub mod breadcrumb;
 pub mod category;
 pub mod check_in;

@@ -1,10 +1,9 @@
 //! Release health: session updates (`session` items) and session aggregates (`sessions`
 //! items), PROTOCOL.md §8.
 
-use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
@@ -61,25 +60,6 @@ impl FromStr for SessionStatus {
             "abnormal" => SessionStatus::Abnormal,
             other => return Err(UnknownSessionStatus(other.to_owned())),
         })
-    }
-}
-
-impl fmt::Display for SessionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for SessionStatus {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for SessionStatus {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -268,6 +248,8 @@ pub struct SessionAggregates {
     #[serde(default)]
     pub aggregates: Vec<SessionAggregateItem>,
 }
+
+serde_via_str!(SessionStatus);
 
 #[cfg(test)]
 mod tests {

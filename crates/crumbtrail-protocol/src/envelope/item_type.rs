@@ -1,57 +1,21 @@
 //! Item types (PROTOCOL.md §3.4) and the data category each one is counted in (§6.3).
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::category::DataCategory;
 
-macro_rules! item_types {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
-        /// The `type` of an envelope item.
-        ///
-        /// Types crumbtrail does not know are kept as [`ItemType::Unknown`], with their payload
-        /// as raw bytes, so a reader loses nothing.
-        ///
-        /// ```
-        /// use crumbtrail_protocol::{DataCategory, ItemType};
-        /// let t: ItemType = "check_in".parse().unwrap();
-        /// assert_eq!(t, ItemType::CheckIn);
-        /// assert_eq!(t.data_category(), Some(DataCategory::Monitor));
-        /// ```
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum ItemType {
-            $($(#[$doc])* $variant,)*
-            /// A type crumbtrail does not know; kept as is.
-            Unknown(String),
-        }
-
-        impl ItemType {
-            /// The wire name.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $(ItemType::$variant => $name,)*
-                    ItemType::Unknown(s) => s,
-                }
-            }
-        }
-
-        impl FromStr for ItemType {
-            type Err = std::convert::Infallible;
-
-            /// Never fails: unknown names become [`ItemType::Unknown`].
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Ok(match s {
-                    $($name => ItemType::$variant,)*
-                    other => ItemType::Unknown(other.to_owned()),
-                })
-            }
-        }
-    };
-}
-
-item_types! {
+open_wire_enum! {
+    /// The `type` of an envelope item.
+    ///
+    /// Types crumbtrail does not know are kept as [`ItemType::Unknown`], with their payload
+    /// as raw bytes, so a reader loses nothing.
+    ///
+    /// ```
+    /// use crumbtrail_protocol::{DataCategory, ItemType};
+    /// let t: ItemType = "check_in".parse().unwrap();
+    /// assert_eq!(t, ItemType::CheckIn);
+    /// assert_eq!(t.data_category(), Some(DataCategory::Monitor));
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum ItemType {
     /// An error or message event (§4).
     Event => "event",
     /// A transaction (§9.1).
@@ -84,6 +48,7 @@ item_types! {
     ReplayEvent => "replay_event",
     /// A replay recording (out of scope for v1; kept when read).
     ReplayRecording => "replay_recording",
+    }
 }
 
 impl ItemType {
@@ -131,25 +96,6 @@ impl ItemType {
             ItemType::ProfileChunk => &[DataCategory::ProfileChunk],
             ItemType::ReplayEvent | ItemType::ReplayRecording => &[DataCategory::Replay],
         }
-    }
-}
-
-impl fmt::Display for ItemType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for ItemType {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for ItemType {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Ok(s.parse().unwrap_or_else(|never| match never {}))
     }
 }
 

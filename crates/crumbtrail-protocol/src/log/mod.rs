@@ -17,7 +17,7 @@ use crate::envelope::{Item, ItemType};
 pub const LOG_CONTENT_TYPE: &str = "application/vnd.sentry.items.log+json";
 
 /// The most records one `log` item may carry.
-pub const MAX_LOG_RECORDS_PER_ITEM: usize = 100;
+pub const MAX_LOG_RECORDS_PER_ITEM: usize = crate::limits::MAX_LOGS_PER_ITEM;
 
 /// Attribute: the environment (`sentry.environment`).
 pub const LOG_ATTR_ENVIRONMENT: &str = "sentry.environment";

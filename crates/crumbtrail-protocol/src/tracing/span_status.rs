@@ -1,9 +1,6 @@
 //! The status of a span or transaction (PROTOCOL.md §9.2).
 
-use std::fmt;
 use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! statuses {
     ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
@@ -105,24 +102,7 @@ impl SpanStatus {
     }
 }
 
-impl fmt::Display for SpanStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for SpanStatus {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for SpanStatus {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+serde_via_str!(SpanStatus);
 
 #[cfg(test)]
 mod tests {
