@@ -1,0 +1,246 @@
+//! The caller's side of a capture: decide, snapshot, enqueue — microseconds, never I/O.
+//!
+//! Everything else (scope application, processors, hooks, scrubbing, serialization) happens
+//! on the background sender, from the snapshot taken here.
+
+use std::backtrace::Backtrace;
+use std::error::Error;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use crumbtrail_protocol::{DataCategory, DiscardReason, Event, EventId, Exception, Level};
+
+use crate::client::ClientInner;
+use crate::hint::EventHint;
+use crate::hub::{self, Hub};
+use crate::scope::Scope;
+use crate::worker::Work;
+
+/// A capture on its way to the sender: the bare event plus the scopes it was captured in.
+pub(crate) struct PendingCapture {
+    pub(crate) event: Event,
+    pub(crate) hint: EventHint,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) global: Option<Arc<Scope>>,
+    /// The caller's stack, captured unresolved (`attach_stacktrace`).
+    pub(crate) backtrace: Option<Backtrace>,
+}
+
+/// A new random event id, without a system call.
+pub(crate) fn new_event_id() -> EventId {
+    let bytes = fastrand::u128(..).to_le_bytes();
+    EventId::from(uuid::Builder::from_random_bytes(bytes).into_uuid())
+}
+
+/// Captures an event and returns its id at once (`None` when nothing will be sent: the SDK is
+/// disabled or closed, the event was sampled out, or the queue is full).
+///
+/// The event goes through the scope, the processors and `before_send` on the background
+/// sender; if one of those drops it, that is counted in the next client report.
+///
+/// ```
+/// use crumbtrail_core::{Event, Level};
+/// let mut event = Event::new();
+/// event.level = Level::Warning;
+/// event.message = Some("disk almost full".into());
+/// crumbtrail_core::capture_event(event); // None: no client in this doctest
+/// ```
+pub fn capture_event(event: Event) -> Option<EventId> {
+    capture_event_with_hint(event, EventHint::default())
+}
+
+/// [`capture_event`] with a hint for `before_send` and the processors.
+pub fn capture_event_with_hint(event: Event, hint: EventHint) -> Option<EventId> {
+    if !hub::is_active() {
+        return None;
+    }
+    hub::with_hub(|hub| {
+        let client = Arc::clone(hub::resolve_client(hub)?);
+        capture_with(&client, event, hint, Arc::clone(hub))
+    })
+}
+
+/// Captures a message at a level.
+///
+/// ```
+/// crumbtrail_core::capture_message("cache is cold", crumbtrail_core::Level::Info);
+/// ```
+pub fn capture_message(message: &str, level: Level) -> Option<EventId> {
+    if !hub::is_active() {
+        return None;
+    }
+    let mut event = Event::new();
+    event.event_id = new_event_id();
+    event.level = level;
+    event.message = Some(message.to_owned());
+    capture_event(event)
+}
+
+/// Captures an error with its whole `source()` chain as a list of exceptions, oldest first.
+///
+/// ```
+/// let err = std::io::Error::other("disk on fire");
+/// crumbtrail_core::capture_error(&err);
+/// ```
+pub fn capture_error<E: Error + ?Sized>(error: &E) -> Option<EventId> {
+    if !hub::is_active() {
+        return None;
+    }
+    let mut event = event_from_error(error);
+    event.event_id = new_event_id();
+    let hint = EventHint {
+        error_type: Some(std::any::type_name::<E>()),
+        data: None,
+    };
+    capture_event_with_hint(event, hint)
+}
+
+/// The event for an error: one exception per link of the `source()` chain, oldest first, with
+/// the mechanism ids of a chain (PROTOCOL.md §4.3). The outermost error is `handled`, with
+/// mechanism `generic`.
+pub fn event_from_error<E: Error + ?Sized>(error: &E) -> Event {
+    let mut newest_first = vec![exception_for(error, Some(std::any::type_name::<E>()))];
+    let mut source = error.source();
+    while let Some(err) = source {
+        newest_first.push(exception_for(err, None));
+        source = err.source();
+        if newest_first.len() >= 32 {
+            break; // a cycle or an absurd chain
+        }
+    }
+    let mut values = Exception::chain(newest_first);
+    if let Some(top) = values.last_mut().and_then(|e| e.mechanism.as_mut()) {
+        top.handled = Some(true);
+    }
+    let mut event = Event::new();
+    event.level = Level::Error;
+    event.exception = Some(values.into());
+    event
+}
+
+fn exception_for<E: Error + ?Sized>(err: &E, type_name: Option<&str>) -> Exception {
+    let ty = type_name
+        .map(short_type_name)
+        .unwrap_or_else(|| debug_type_name(err));
+    Exception::new(ty, err.to_string())
+}
+
+/// `std::io::error::Error` → `std::io::Error`-ish: the path without private module names is
+/// not knowable, so keep the full path but drop generic arguments.
+fn short_type_name(name: &str) -> String {
+    name.split('<').next().unwrap_or(name).to_owned()
+}
+
+/// The best type name for a source error seen only as `dyn Error`: the head of its `Debug`
+/// output (`Custom { .. }` → `Custom`, `ParseIntError { .. }` → `ParseIntError`).
+fn debug_type_name<E: Error + ?Sized>(err: &E) -> String {
+    let debug = format!("{err:?}");
+    let head: String = debug
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+        .collect();
+    if head.is_empty() || head.chars().next().is_some_and(|c| c.is_lowercase()) {
+        "Error".to_owned()
+    } else {
+        head
+    }
+}
+
+/// The id of the last event captured through the current client.
+pub fn last_event_id() -> Option<EventId> {
+    if !hub::is_active() {
+        return None;
+    }
+    hub::with_hub(|hub| {
+        let client = hub::resolve_client(hub)?;
+        *client
+            .last_event_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    })
+}
+
+/// Samples, snapshots and enqueues one event.
+pub(crate) fn capture_with(
+    client: &ClientInner,
+    mut event: Event,
+    hint: EventHint,
+    hub: Arc<Hub>,
+) -> Option<EventId> {
+    let options = &client.ctx.options;
+    let rate = match &options.error_sampler {
+        Some(sampler) => catch_unwind(AssertUnwindSafe(|| sampler(&event, &hint))).unwrap_or(0.0),
+        None => options.sample_rate,
+    };
+    if !(rate >= 1.0 || (rate > 0.0 && fastrand::f64() < rate)) {
+        client
+            .ctx
+            .discards
+            .record(DiscardReason::SampleRate, DataCategory::Error, 1);
+        return None;
+    }
+    if event.event_id.is_nil() {
+        event.event_id = new_event_id();
+    }
+    let id = event.event_id;
+    let backtrace =
+        (options.attach_stacktrace && event.exception.is_none()).then(Backtrace::force_capture);
+    let pending = PendingCapture {
+        event,
+        hint,
+        hub,
+        global: hub::global_scope(),
+        backtrace,
+    };
+    if client.enqueue(Work::Capture(Box::new(pending)), DataCategory::Error) {
+        client.set_last_event_id(id);
+        Some(id)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("checkout failed")
+        }
+    }
+    impl Error for Outer {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn error_chains_become_exceptions_oldest_first() {
+        let err = Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "reset by peer",
+        ));
+        let event = event_from_error(&err);
+        let values = &event.exception.unwrap().values;
+        assert_eq!(values.len(), 2);
+        assert_eq!(values[0].value.as_deref(), Some("reset by peer"));
+        assert_eq!(values[0].ty.as_deref(), Some("Custom"));
+        assert_eq!(values[1].value.as_deref(), Some("checkout failed"));
+        assert!(values[1].ty.as_deref().unwrap().ends_with("Outer"));
+        let top = values[1].mechanism.as_ref().unwrap();
+        assert_eq!((top.exception_id, top.handled), (Some(0), Some(true)));
+        let cause = values[0].mechanism.as_ref().unwrap();
+        assert_eq!((cause.exception_id, cause.parent_id), (Some(1), Some(0)));
+        assert_eq!(cause.source.as_deref(), Some("source"));
+    }
+
+    #[test]
+    fn event_ids_are_v4_uuids() {
+        let id = new_event_id();
+        assert_eq!(id.as_uuid().get_version_num(), 4);
+        assert_ne!(id, new_event_id());
+    }
+}

@@ -1,0 +1,257 @@
+//! The client: validated options, the background sender, loss counters.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use crumbtrail_protocol::{ClientSdkInfo, DataCategory, DiscardReason, Dsn, DsnError, EventId};
+use tokio::sync::oneshot;
+
+use crate::discard::Discards;
+use crate::hub;
+use crate::options::ClientOptions;
+use crate::transport::TransportFactory;
+use crate::worker::{self, Control, Reply, SenderHandle, Work};
+
+/// Why a client could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The DSN is not valid; the message says what is wrong with it.
+    #[error("invalid DSN: {0}")]
+    InvalidDsn(#[from] DsnError),
+    /// A DSN was given but no transport can carry events to it.
+    #[error(
+        "no transport for DSN {0}: this build has no HTTP transport yet; set `ClientOptions::transport`"
+    )]
+    NoTransport(String),
+}
+
+/// What the background sender needs: shared between the client and the sender thread.
+pub(crate) struct ClientCtx {
+    pub(crate) options: ClientOptions,
+    pub(crate) dsn: Option<Dsn>,
+    pub(crate) discards: Discards,
+    pub(crate) transport: TransportFactory,
+    pub(crate) sdk: ClientSdkInfo,
+}
+
+impl ClientCtx {
+    /// Prints an SDK diagnostic when `debug` is on. Never goes through the capture path.
+    pub(crate) fn debug(&self, args: fmt::Arguments<'_>) {
+        if self.options.debug {
+            eprintln!("[crumbtrail] {args}");
+        }
+    }
+}
+
+/// The caller's side of a client.
+pub(crate) struct ClientInner {
+    pub(crate) ctx: Arc<ClientCtx>,
+    pub(crate) sender: SenderHandle,
+    closed: AtomicBool,
+    pub(crate) last_event_id: Mutex<Option<EventId>>,
+}
+
+impl ClientInner {
+    /// Hands work to the sender without waiting. A full queue or a closed client drops the
+    /// work and counts it.
+    pub(crate) fn enqueue(&self, work: Work, category: DataCategory) -> bool {
+        if self.closed.load(Ordering::Acquire) {
+            self.ctx
+                .discards
+                .record(DiscardReason::QueueOverflow, category, 1);
+            return false;
+        }
+        match self.sender.data.try_send(work) {
+            Ok(()) => true,
+            Err(_) => {
+                self.ctx
+                    .discards
+                    .record(DiscardReason::QueueOverflow, category, 1);
+                false
+            }
+        }
+    }
+
+    pub(crate) fn set_last_event_id(&self, id: EventId) {
+        *self
+            .last_event_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(id);
+    }
+
+    fn request(&self, timeout: Duration, close: bool) -> Option<oneshot::Receiver<bool>> {
+        let (tx, rx) = oneshot::channel();
+        let deadline = worker::deadline_after(timeout);
+        let reply = Reply::Async(tx);
+        let msg = if close {
+            Control::Close { deadline, reply }
+        } else {
+            Control::Flush { deadline, reply }
+        };
+        self.sender.control.send(msg).ok().map(|()| rx)
+    }
+
+    fn request_blocking(&self, timeout: Duration, close: bool) -> bool {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let deadline = worker::deadline_after(timeout);
+        let reply = Reply::Blocking(tx);
+        let msg = if close {
+            Control::Close { deadline, reply }
+        } else {
+            Control::Flush { deadline, reply }
+        };
+        if self.sender.control.send(msg).is_err() {
+            return false;
+        }
+        // The sender answers by the deadline; the margin covers a sender that died.
+        rx.recv_timeout(timeout.saturating_add(Duration::from_millis(100)))
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        hub::client_dropped();
+    }
+}
+
+/// A client: where captures go. Cheap to clone.
+///
+/// Most programs use [`init`](https://docs.rs/crumbtrail) and never see a client; tests and
+/// libraries that want their own create one and bind it to a scope.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+impl Client {
+    /// Creates a client and starts its background sender.
+    ///
+    /// Fails if the DSN is invalid, or if a DSN is given but no transport can reach it.
+    ///
+    /// ```
+    /// use crumbtrail_core::{Client, ClientOptions};
+    /// let err = Client::new(ClientOptions {
+    ///     dsn: Some("https://host/1".into()),
+    ///     ..Default::default()
+    /// })
+    /// .unwrap_err();
+    /// assert!(err.to_string().contains("public key"));
+    /// ```
+    pub fn new(mut options: ClientOptions) -> Result<Client, InitError> {
+        let dsn = match options.dsn.as_deref() {
+            Some(s) => Dsn::parse_optional(s)?,
+            None => None,
+        };
+        options.max_breadcrumbs = options
+            .max_breadcrumbs
+            .min(crumbtrail_protocol::limits::MAX_BREADCRUMBS_CEILING);
+        let transport = match (&options.transport, &dsn) {
+            (Some(t), _) => Arc::clone(t),
+            (None, Some(dsn)) => return Err(InitError::NoTransport(dsn.to_string())),
+            (None, None) => {
+                let noop: TransportFactory =
+                    Arc::new(|| Arc::new(crate::transport::NoopTransport) as _);
+                noop
+            }
+        };
+        let mut sdk = ClientSdkInfo::crumbtrail();
+        for integration in options.integrations.clone() {
+            integration.setup(&mut options);
+            sdk.integrations.push(integration.name().to_owned());
+        }
+        let queue_size = options.transport_queue_size;
+        let ctx = Arc::new(ClientCtx {
+            options,
+            dsn,
+            discards: Discards::default(),
+            transport,
+            sdk,
+        });
+        let sender = worker::start(Arc::clone(&ctx), queue_size);
+        hub::client_created();
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                ctx,
+                sender,
+                closed: AtomicBool::new(false),
+                last_event_id: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The options the client was created with.
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.ctx.options
+    }
+
+    /// The parsed DSN, if one was given.
+    pub fn dsn(&self) -> Option<&Dsn> {
+        self.inner.ctx.dsn.as_ref()
+    }
+
+    /// The loss counters (what the next client report will say).
+    pub fn discards(&self) -> &Discards {
+        &self.inner.ctx.discards
+    }
+
+    /// The id of the last event captured through this client.
+    pub fn last_event_id(&self) -> Option<EventId> {
+        *self
+            .inner
+            .last_event_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether [`Client::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Waits until everything captured before this call was handed to the transport and
+    /// answered, or until `timeout`. Returns whether everything was delivered in time.
+    /// Pending loss counts are sent as a client report.
+    pub async fn flush(&self, timeout: Duration) -> bool {
+        match self.inner.request(timeout, false) {
+            Some(rx) => rx.await.unwrap_or(false),
+            None => self.is_closed(),
+        }
+    }
+
+    /// [`Client::flush`] for sync code (and `Drop`): blocks the calling thread.
+    pub fn flush_blocking(&self, timeout: Duration) -> bool {
+        self.inner.request_blocking(timeout, false)
+    }
+
+    /// Flushes, then stops the sender. Captures after this are dropped and counted.
+    /// Returns whether everything was delivered in time.
+    pub async fn close(&self, timeout: Duration) -> bool {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        match self.inner.request(timeout, true) {
+            Some(rx) => rx.await.unwrap_or(false),
+            None => false,
+        }
+    }
+
+    /// [`Client::close`] for sync code (and `Drop`): blocks the calling thread.
+    pub fn close_blocking(&self, timeout: Duration) -> bool {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        self.inner.request_blocking(timeout, true)
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("dsn", &self.inner.ctx.dsn)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

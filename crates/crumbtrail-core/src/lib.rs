@@ -1,0 +1,85 @@
+//! The heart of crumbtrail: the client and its options, scopes that follow the work through
+//! tokio task-local storage, breadcrumbs, the capture pipeline and the background sender.
+//!
+//! Applications use the `crumbtrail` facade (`crumbtrail::init`); integrations build on this
+//! crate. Every function here is safe to call from any thread or task, costs the caller
+//! microseconds, and never panics into your code.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use crumbtrail_core::{Breadcrumb, Level, add_breadcrumb, capture_message, configure_scope, test};
+//!
+//! let events = test::capture_events(async {
+//!     configure_scope(|scope| scope.set_tag("tenant", "acme"));
+//!     add_breadcrumb(Breadcrumb::new().with_category("cart").with_message("loaded cart 981"));
+//!     capture_message("checkout failed", Level::Error);
+//! })
+//! .await;
+//! assert_eq!(events[0].tags["tenant"], "acme");
+//! assert_eq!(events[0].breadcrumbs.as_ref().unwrap().values[0].message.as_deref(), Some("loaded cart 981"));
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+mod assemble;
+mod bind;
+mod breadcrumbs;
+mod capture;
+mod client;
+mod discard;
+mod hint;
+mod hub;
+mod options;
+mod pii;
+mod scope;
+mod stacktrace;
+pub mod test;
+mod transport;
+mod truncate;
+mod worker;
+
+pub use bind::{
+    ScopeFutureExt, Scoped, configure_scope, spawn, with_isolation_scope, with_scope,
+    with_scope_async,
+};
+pub use breadcrumbs::{
+    IntoBreadcrumb, add_breadcrumb, add_breadcrumb_with_hint, add_breadcrumb_with_processor,
+};
+pub use capture::{
+    capture_error, capture_event, capture_event_with_hint, capture_message, event_from_error,
+    last_event_id,
+};
+pub use client::{Client, InitError};
+pub use discard::Discards;
+pub use hint::{BreadcrumbHint, EventHint};
+pub use hub::configure_global_scope;
+pub use options::{
+    BeforeBreadcrumb, BeforeSend, ClientOptions, DEFAULT_MAX_BREADCRUMB_BYTES, ErrorSampler,
+    Integration,
+};
+pub use pii::{DEFAULT_DENYLIST, EventScrubber, FILTERED, PII_DENYLIST};
+pub use scope::{Attachment, CrumbProcessor, EventProcessor, PropagationContext, Scope};
+pub use transport::{BoxFuture, SendOutcome, TestTransport, Transport, TransportFactory};
+
+pub use crumbtrail_protocol as protocol;
+pub use crumbtrail_protocol::{Breadcrumb, Event, EventId, Level, User};
+
+/// Makes `client` the process-wide client (what `crumbtrail::init` does), returning the
+/// previous one. Units of work bound to a client of their own keep theirs.
+pub fn set_global_client(client: Option<Client>) -> Option<Client> {
+    hub::set_global_client(client.map(|c| c.inner)).map(|inner| Client { inner })
+}
+
+/// The process-wide client, if any.
+pub fn global_client() -> Option<Client> {
+    hub::global_client().map(|inner| Client { inner })
+}
+
+/// The client the current unit of work reports to, if any.
+pub fn current_client() -> Option<Client> {
+    if !hub::is_active() {
+        return None;
+    }
+    hub::with_hub(|hub| hub::resolve_client(hub).cloned()).map(|inner| Client { inner })
+}

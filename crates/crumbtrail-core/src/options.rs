@@ -1,0 +1,206 @@
+//! Client options, with Sentry's names and defaults.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crumbtrail_protocol::{Breadcrumb, Event};
+
+use crate::hint::{BreadcrumbHint, EventHint};
+use crate::pii::EventScrubber;
+use crate::transport::TransportFactory;
+
+/// `before_breadcrumb`: may change a crumb or drop it (`None`).
+pub type BeforeBreadcrumb =
+    Arc<dyn Fn(Breadcrumb, &BreadcrumbHint<'_>) -> Option<Breadcrumb> + Send + Sync>;
+/// `before_send` / `before_send_transaction`: may change an event or drop it (`None`).
+pub type BeforeSend = Arc<dyn Fn(Event, &EventHint) -> Option<Event> + Send + Sync>;
+/// `error_sampler`: the sample rate for one error event, in [0, 1].
+pub type ErrorSampler = Arc<dyn Fn(&Event, &EventHint) -> f64 + Send + Sync>;
+
+/// Something that hooks into the client at init (integrations: tracing, panics, ...).
+pub trait Integration: Send + Sync + 'static {
+    /// The name reported in `sdk.integrations`.
+    fn name(&self) -> &'static str;
+    /// Adjusts options at init (e.g. adds processors); called once.
+    fn setup(&self, _options: &mut ClientOptions) {}
+}
+
+/// The default `max_breadcrumb_bytes`: enough for 100 rich crumbs, well under the 1 MiB an
+/// event may weigh.
+pub const DEFAULT_MAX_BREADCRUMB_BYTES: usize = 256 * 1024;
+
+/// Options of a client.
+///
+/// `..Default::default()` gives Sentry's defaults. [`init`](crate::Client) fills `dsn`,
+/// `release`, `environment` and `debug` from `SENTRY_DSN`, `SENTRY_RELEASE`,
+/// `SENTRY_ENVIRONMENT` and `SENTRY_DEBUG` when they are not set here.
+///
+/// ```
+/// use crumbtrail_core::ClientOptions;
+/// let options = ClientOptions {
+///     dsn: Some("https://key@o1.ingest.sentry.io/7".into()),
+///     release: Some("shop@1.4.2".into()),
+///     sample_rate: 0.5,
+///     ..Default::default()
+/// };
+/// assert_eq!(options.max_breadcrumbs, 100);
+/// ```
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Where to send events. `None` or empty disables the SDK; an invalid DSN fails init.
+    pub dsn: Option<String>,
+    /// The release, e.g. `shop@1.4.2`.
+    pub release: Option<Cow<'static, str>>,
+    /// The environment, e.g. `production`.
+    pub environment: Option<Cow<'static, str>>,
+    /// The distribution (build variant) of the release.
+    pub dist: Option<Cow<'static, str>>,
+    /// The host name reported on events.
+    pub server_name: Option<Cow<'static, str>>,
+    /// The share of error events sent, in [0, 1] (default 1).
+    pub sample_rate: f64,
+    /// A per-event sample rate; wins over `sample_rate`.
+    pub error_sampler: Option<ErrorSampler>,
+    /// The most breadcrumbs an event carries (default 100; clamped to 1000).
+    pub max_breadcrumbs: usize,
+    /// The most (estimated) bytes of breadcrumbs an event carries; older crumbs go first.
+    pub max_breadcrumb_bytes: usize,
+    /// Whether breadcrumbs are recorded at all (default true).
+    pub enable_breadcrumbs: bool,
+    /// Changes or drops each breadcrumb as it is recorded.
+    pub before_breadcrumb: Option<BeforeBreadcrumb>,
+    /// Changes or drops each error/message event before it is sent.
+    pub before_send: Option<BeforeSend>,
+    /// Changes or drops each transaction before it is sent.
+    pub before_send_transaction: Option<BeforeSend>,
+    /// Errors not to send: an event is dropped when an exception type or value, or its
+    /// message, contains one of these strings.
+    pub ignore_errors: Vec<String>,
+    /// Attaches the caller's stack trace to message events.
+    pub attach_stacktrace: bool,
+    /// Module prefixes that are the application's own code.
+    pub in_app_include: Vec<String>,
+    /// Module prefixes that are not the application's code.
+    pub in_app_exclude: Vec<String>,
+    /// Sends personal data (IPs, cookies, auth headers, inferred user) — default false.
+    pub send_default_pii: bool,
+    /// The key denylist applied to every event (§12); `None` turns scrubbing off.
+    pub event_scrubber: Option<EventScrubber>,
+    /// The longest a string value may be; longer ones are trimmed (default 1024).
+    pub max_value_length: usize,
+    /// How long the guard returned by `init` waits for delivery on drop (default 2 s).
+    pub shutdown_timeout: Duration,
+    /// The most captures queued for the background sender; more are dropped and counted.
+    pub transport_queue_size: usize,
+    /// Builds the transport (default: HTTP to the DSN).
+    pub transport: Option<TransportFactory>,
+    /// Reports client-side losses to the server (default true).
+    pub send_client_reports: bool,
+    /// Logs what the SDK does and drops, through `tracing`-free stderr lines.
+    pub debug: bool,
+    /// Turns on the default integrations of the facade's features.
+    pub default_integrations: bool,
+    /// Extra integrations.
+    pub integrations: Vec<Arc<dyn Integration>>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            dsn: None,
+            release: None,
+            environment: None,
+            dist: None,
+            server_name: None,
+            sample_rate: 1.0,
+            error_sampler: None,
+            max_breadcrumbs: crumbtrail_protocol::limits::DEFAULT_MAX_BREADCRUMBS,
+            max_breadcrumb_bytes: DEFAULT_MAX_BREADCRUMB_BYTES,
+            enable_breadcrumbs: true,
+            before_breadcrumb: None,
+            before_send: None,
+            before_send_transaction: None,
+            ignore_errors: Vec::new(),
+            attach_stacktrace: false,
+            in_app_include: Vec::new(),
+            in_app_exclude: Vec::new(),
+            send_default_pii: false,
+            event_scrubber: Some(EventScrubber::default()),
+            max_value_length: 1024,
+            shutdown_timeout: Duration::from_secs(2),
+            transport_queue_size: 1000,
+            transport: None,
+            send_client_reports: true,
+            debug: false,
+            default_integrations: true,
+            integrations: Vec::new(),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Fills unset `dsn`, `release`, `environment` and `debug` from the `SENTRY_*` variables.
+    pub fn apply_env_defaults(&mut self) {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if self.dsn.is_none() {
+            self.dsn = var("SENTRY_DSN");
+        }
+        if self.release.is_none() {
+            self.release = var("SENTRY_RELEASE").map(Cow::Owned);
+        }
+        if self.environment.is_none() {
+            self.environment = var("SENTRY_ENVIRONMENT").map(Cow::Owned);
+        }
+        if !self.debug {
+            self.debug = var("SENTRY_DEBUG").is_some_and(|v| {
+                matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+            });
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("dsn", &self.dsn.as_ref().map(|_| "[set]"))
+            .field("release", &self.release)
+            .field("environment", &self.environment)
+            .field("sample_rate", &self.sample_rate)
+            .field("max_breadcrumbs", &self.max_breadcrumbs)
+            .field("send_default_pii", &self.send_default_pii)
+            .field("debug", &self.debug)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<&str> for ClientOptions {
+    /// Options with just a DSN.
+    fn from(dsn: &str) -> Self {
+        ClientOptions {
+            dsn: Some(dsn.to_owned()),
+            ..Default::default()
+        }
+    }
+}
+
+impl From<String> for ClientOptions {
+    /// Options with just a DSN.
+    fn from(dsn: String) -> Self {
+        ClientOptions {
+            dsn: Some(dsn),
+            ..Default::default()
+        }
+    }
+}
+
+impl<S: Into<String>> From<(S, ClientOptions)> for ClientOptions {
+    /// A DSN plus options (the DSN wins over `options.dsn`).
+    fn from((dsn, options): (S, ClientOptions)) -> Self {
+        ClientOptions {
+            dsn: Some(dsn.into()),
+            ..options
+        }
+    }
+}

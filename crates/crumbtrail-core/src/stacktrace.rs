@@ -1,0 +1,181 @@
+//! `attach_stacktrace`: the caller's stack is captured unresolved on the hot path
+//! (`Backtrace::force_capture` only walks the stack) and resolved here, on the sender, when it
+//! is formatted.
+
+use std::backtrace::Backtrace;
+
+use crumbtrail_protocol::{Event, Frame, Stacktrace, Thread, Values};
+
+use crate::options::ClientOptions;
+
+/// Module prefixes that are never the application's code.
+const NOT_IN_APP: &[&str] = &[
+    "std::",
+    "core::",
+    "alloc::",
+    "tokio::",
+    "futures",
+    "crumbtrail",
+    "<",
+    "backtrace::",
+    "__rust",
+    "rust_begin_unwind",
+    "test::",
+];
+
+/// Puts the caller's stack on the event as the current thread (PROTOCOL.md §4.5).
+pub(crate) fn attach(event: &mut Event, backtrace: &Backtrace, options: &ClientOptions) {
+    let frames = parse(&format!("{backtrace:?}"), options);
+    if frames.is_empty() {
+        return;
+    }
+    let thread = Thread {
+        current: Some(true),
+        crashed: Some(false),
+        stacktrace: Some(Stacktrace::from_frames(frames)),
+        ..Default::default()
+    };
+    event.threads = Some(Values::from(vec![thread]));
+}
+
+/// Parses std's `Debug` form of a backtrace (`Backtrace [{ fn: "…", file: "…", line: N }, …]`)
+/// into frames, outermost first, without the SDK's own frames at the top.
+pub(crate) fn parse(debug: &str, options: &ClientOptions) -> Vec<Frame> {
+    let mut frames: Vec<Frame> = debug
+        .split("{ fn: ")
+        .skip(1)
+        .filter_map(|chunk| {
+            let function = quoted(chunk)?;
+            let mut frame = Frame::from_function(strip_hash(&function));
+            if let Some(rest) = chunk.split_once("file: ").map(|(_, r)| r) {
+                frame.abs_path = quoted(rest);
+                frame.filename = frame
+                    .abs_path
+                    .as_deref()
+                    .map(|p| p.rsplit('/').next().unwrap_or(p).to_owned());
+            }
+            if let Some(rest) = chunk.split_once("line: ").map(|(_, r)| r) {
+                frame.lineno = rest
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .ok();
+            }
+            let module = module_of(frame.function.as_deref().unwrap_or(""));
+            frame.in_app = Some(in_app(&module, options));
+            frame.module = (!module.is_empty()).then_some(module);
+            Some(frame)
+        })
+        .collect();
+    // Innermost first in std's output: drop the SDK's frames at the top, then reverse.
+    let sdk = frames
+        .iter()
+        .take_while(|f| {
+            let func = f.function.as_deref().unwrap_or("");
+            func.starts_with("std::backtrace") || func.starts_with("crumbtrail")
+        })
+        .count();
+    frames.drain(..sdk);
+    frames.reverse();
+    frames
+}
+
+/// The text between the first pair of unescaped double quotes.
+fn quoted(s: &str) -> Option<String> {
+    let start = s.find('"')? + 1;
+    let mut out = String::new();
+    let mut escaped = false;
+    for c in s[start..].chars() {
+        match (escaped, c) {
+            (true, c) => {
+                out.push(c);
+                escaped = false;
+            }
+            (false, '\\') => escaped = true,
+            (false, '"') => return Some(out),
+            (false, c) => out.push(c),
+        }
+    }
+    None
+}
+
+/// Drops a symbol hash suffix (`::h0123456789abcdef`).
+fn strip_hash(function: &str) -> String {
+    match function.rsplit_once("::h") {
+        Some((head, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            head.to_owned()
+        }
+        _ => function.to_owned(),
+    }
+}
+
+/// `shop::cart::load` → `shop::cart`; closures and generics are cut off first.
+fn module_of(function: &str) -> String {
+    let plain = function.split(['<', '{']).next().unwrap_or(function);
+    let plain = plain.trim_end_matches("::");
+    plain
+        .rsplit_once("::")
+        .map(|(m, _)| m.to_owned())
+        .unwrap_or_default()
+}
+
+fn in_app(module: &str, options: &ClientOptions) -> bool {
+    let matches = |prefixes: &[String]| prefixes.iter().any(|p| module.starts_with(p.as_str()));
+    if matches(&options.in_app_include) {
+        return true;
+    }
+    if matches(&options.in_app_exclude) {
+        return false;
+    }
+    !NOT_IN_APP.iter().any(|p| module.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"Backtrace [{ fn: "std::backtrace::Backtrace::force_capture", file: "/rustc/x/library/std/src/backtrace.rs", line: 310 }, { fn: "crumbtrail_core::capture::capture_with" }, { fn: "shop::cart::load::h0123456789abcdef", file: "./src/cart.rs", line: 42 }, { fn: "shop::main::{{closure}}", file: "./src/main.rs", line: 7 }, { fn: "tokio::runtime::park::run", file: "/x/tokio/src/runtime/park.rs", line: 281 }]"#;
+
+    #[test]
+    fn parses_frames_outermost_first_without_sdk_frames() {
+        let frames = parse(SAMPLE, &ClientOptions::default());
+        let functions: Vec<_> = frames
+            .iter()
+            .map(|f| f.function.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            functions,
+            [
+                "tokio::runtime::park::run",
+                "shop::main::{{closure}}",
+                "shop::cart::load"
+            ]
+        );
+        assert_eq!(frames[2].lineno, Some(42));
+        assert_eq!(frames[2].filename.as_deref(), Some("cart.rs"));
+        assert_eq!(frames[2].module.as_deref(), Some("shop::cart"));
+        assert_eq!(frames[2].in_app, Some(true));
+        assert_eq!(frames[0].in_app, Some(false));
+    }
+
+    #[test]
+    fn in_app_rules_apply() {
+        let options = ClientOptions {
+            in_app_exclude: vec!["shop::cart".into()],
+            in_app_include: vec!["tokio::runtime".into()],
+            ..Default::default()
+        };
+        let frames = parse(SAMPLE, &options);
+        assert_eq!(frames[0].in_app, Some(true));
+        assert_eq!(frames[2].in_app, Some(false));
+    }
+
+    #[test]
+    fn a_real_backtrace_parses() {
+        let bt = Backtrace::force_capture();
+        let frames = parse(&format!("{bt:?}"), &ClientOptions::default());
+        // Symbols may be missing in some builds; whatever is there must be well-formed.
+        assert!(frames.iter().all(|f| f.function.is_some()));
+    }
+}

@@ -1,0 +1,121 @@
+//! The transport: what carries a finished envelope to the server.
+//!
+//! The background sender calls [`Transport::send`] for every envelope and learns the outcome,
+//! so transports compose (a spool, a retry, a mirror) and losses are counted where they happen.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crumbtrail_protocol::{Envelope, Event, ItemPayload, ItemType};
+use tokio::sync::Notify;
+
+/// A boxed, sendable future: what [`Transport::send`] returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What became of one envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The server accepted it.
+    Delivered,
+    /// The server rate limited it (it counted the loss itself; no client report).
+    RateLimited,
+    /// The server answered with an error status (counted as `send_error`).
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// No answer: connect, timeout, reset (counted as `network_error`).
+    NetworkError(String),
+}
+
+/// Carries envelopes to a server. Implementations must never panic and should return within
+/// their own timeouts; the sender runs several sends at once.
+pub trait Transport: Send + Sync + 'static {
+    /// Sends one envelope and reports the outcome.
+    fn send(&self, envelope: Envelope) -> BoxFuture<'_, SendOutcome>;
+}
+
+/// Builds the transport for a client.
+pub type TransportFactory = Arc<dyn Fn() -> Arc<dyn Transport> + Send + Sync>;
+
+/// A transport that keeps every envelope in memory: for tests, yours and ours.
+///
+/// ```
+/// use crumbtrail_core::TestTransport;
+/// let transport = TestTransport::new();
+/// assert!(transport.envelopes().is_empty());
+/// ```
+#[derive(Clone, Default)]
+pub struct TestTransport {
+    inner: Arc<TestInner>,
+}
+
+#[derive(Default)]
+struct TestInner {
+    envelopes: Mutex<Vec<Envelope>>,
+    arrived: Notify,
+}
+
+impl TestTransport {
+    /// An empty test transport.
+    pub fn new() -> Self {
+        TestTransport::default()
+    }
+
+    /// Every envelope sent so far.
+    pub fn envelopes(&self) -> Vec<Envelope> {
+        self.lock().clone()
+    }
+
+    /// Every event sent so far (from `event` items), in order.
+    pub fn events(&self) -> Vec<Event> {
+        self.lock()
+            .iter()
+            .flat_map(|e| e.items.iter())
+            .filter(|i| i.ty() == &ItemType::Event)
+            .filter_map(|i| match i.decode() {
+                Ok(ItemPayload::Event(e)) => Some(*e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Takes every envelope sent so far, leaving none.
+    pub fn take(&self) -> Vec<Envelope> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Envelope>> {
+        self.inner
+            .envelopes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Transport for TestTransport {
+    fn send(&self, envelope: Envelope) -> BoxFuture<'_, SendOutcome> {
+        self.lock().push(envelope);
+        self.inner.arrived.notify_waiters();
+        Box::pin(std::future::ready(SendOutcome::Delivered))
+    }
+}
+
+impl std::fmt::Debug for TestTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestTransport")
+            .field("envelopes", &self.lock().len())
+            .finish()
+    }
+}
+
+/// The transport of a client without a DSN (a test client with no transport of its own):
+/// accepts everything and sends nothing.
+pub(crate) struct NoopTransport;
+
+impl Transport for NoopTransport {
+    fn send(&self, _envelope: Envelope) -> BoxFuture<'_, SendOutcome> {
+        Box::pin(std::future::ready(SendOutcome::Delivered))
+    }
+}

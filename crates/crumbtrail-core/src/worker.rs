@@ -1,0 +1,269 @@
+//! The background sender: a dedicated thread with its own small tokio runtime.
+//!
+//! Captures reach it over a bounded channel (the caller only ever `try_send`s); flush and close
+//! requests travel on a channel of their own, so a full data queue never delays them. Event
+//! assembly (scope application, processors, hooks, scrubbing), serialization and sending all
+//! happen here, never on the caller.
+//!
+//! Running on its own thread means it keeps working from sync code, from a panic hook, under a
+//! `current_thread` runtime whose only thread is blocked in a flush, and while the
+//! application's runtime shuts down.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::assemble::assemble;
+use crate::capture::PendingCapture;
+use crate::client::ClientCtx;
+use crate::transport::SendOutcome;
+
+/// How many envelopes may be in flight at once, so one slow request does not hold up the rest.
+const MAX_IN_FLIGHT: usize = 4;
+
+/// One unit of work for the sender.
+pub(crate) enum Work {
+    /// A captured event to assemble and send.
+    Capture(Box<PendingCapture>),
+    /// A finished envelope to send as is.
+    Envelope(Envelope),
+}
+
+/// Where the answer to a flush goes.
+pub(crate) enum Reply {
+    Async(oneshot::Sender<bool>),
+    Blocking(std::sync::mpsc::Sender<bool>),
+}
+
+impl Reply {
+    fn send(self, delivered: bool) {
+        match self {
+            Reply::Async(tx) => drop(tx.send(delivered)),
+            Reply::Blocking(tx) => drop(tx.send(delivered)),
+        }
+    }
+}
+
+/// A request on the control channel.
+pub(crate) enum Control {
+    /// Answer once everything queued before this request was handled, or at the deadline.
+    Flush { deadline: Instant, reply: Reply },
+    /// Like flush, then stop.
+    Close { deadline: Instant, reply: Reply },
+}
+
+/// The caller's side of the sender.
+pub(crate) struct SenderHandle {
+    pub(crate) data: mpsc::Sender<Work>,
+    pub(crate) control: mpsc::UnboundedSender<Control>,
+}
+
+/// Starts the sender thread. If the thread cannot start, the returned handle's channels are
+/// closed and every capture is counted as lost.
+pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
+    let (data_tx, data_rx) = mpsc::channel(queue_size.max(1));
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
+    let spawned = std::thread::Builder::new()
+        .name("crumbtrail-sender".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    ctx.debug(format_args!("could not start the sender runtime: {e}"));
+                    return;
+                }
+            };
+            rt.block_on(run(ctx, data_rx, control_rx));
+        });
+    if spawned.is_err() {
+        // The receivers were moved into the closure and dropped with it: sends now fail.
+    }
+    SenderHandle {
+        data: data_tx,
+        control: control_tx,
+    }
+}
+
+/// Which jobs are finished: everything up to `through`, plus some later ones.
+#[derive(Default)]
+struct Progress {
+    received: u64,
+    through: u64,
+    ahead: BTreeSet<u64>,
+}
+
+impl Progress {
+    fn next_seq(&mut self) -> u64 {
+        self.received += 1;
+        self.received
+    }
+
+    fn complete(&mut self, seq: u64) {
+        self.ahead.insert(seq);
+        while self.ahead.remove(&(self.through + 1)) {
+            self.through += 1;
+        }
+    }
+}
+
+struct Waiter {
+    target: u64,
+    deadline: Instant,
+    reply: Reply,
+}
+
+async fn run(
+    ctx: Arc<ClientCtx>,
+    mut data_rx: mpsc::Receiver<Work>,
+    mut control_rx: mpsc::UnboundedReceiver<Control>,
+) {
+    let transport = (ctx.transport)();
+    let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
+    let mut progress = Progress::default();
+    let mut waiters: Vec<Waiter> = Vec::new();
+    let mut data_open = true;
+    let mut control_open = true;
+    let mut closing = false;
+
+    let spawn_job = |work: Work, seq: u64, permit: tokio::sync::OwnedSemaphorePermit| {
+        let ctx = Arc::clone(&ctx);
+        let transport = Arc::clone(&transport);
+        let done_tx = done_tx.clone();
+        tokio::spawn(async move {
+            let envelope = match work {
+                Work::Capture(pending) => assemble(&ctx, *pending),
+                Work::Envelope(env) => Some(env),
+            };
+            if let Some(envelope) = envelope {
+                let losses: Vec<(DataCategory, u64)> = envelope
+                    .items
+                    .iter()
+                    .flat_map(|i| i.discard_quantities())
+                    .collect();
+                match transport.send(envelope).await {
+                    SendOutcome::Delivered | SendOutcome::RateLimited => {}
+                    SendOutcome::Rejected { status } => {
+                        ctx.debug(format_args!(
+                            "the server rejected an envelope: HTTP {status}"
+                        ));
+                        for (cat, q) in losses {
+                            ctx.discards.record(DiscardReason::SendError, cat, q);
+                        }
+                    }
+                    SendOutcome::NetworkError(e) => {
+                        ctx.debug(format_args!("could not send an envelope: {e}"));
+                        for (cat, q) in losses {
+                            ctx.discards.record(DiscardReason::NetworkError, cat, q);
+                        }
+                    }
+                }
+            }
+            drop(permit);
+            let _ = done_tx.send(seq);
+        });
+    };
+
+    loop {
+        let next_deadline = waiters.iter().map(|w| w.deadline).min();
+        let can_take = data_open && !closing && permits.available_permits() > 0;
+        tokio::select! {
+            biased;
+            ctl = control_rx.recv(), if control_open => match ctl {
+                None => control_open = false,
+                Some(ctl) => {
+                    let (deadline, reply, close) = match ctl {
+                        Control::Flush { deadline, reply } => (deadline, reply, false),
+                        Control::Close { deadline, reply } => (deadline, reply, true),
+                    };
+                    // Everything queued before this request is either received or still in
+                    // the channel; a pending client report rides along.
+                    let mut target = progress.received + data_rx.len() as u64;
+                    if ctx.options.send_client_reports {
+                        if let Some(report) = ctx.discards.take_report() {
+                            if let Ok(item) = report.to_item() {
+                                // Sent after the queued work: its own job, counted in the target.
+                                let env = Envelope::new().with_item(item);
+                                let seq = progress.next_seq();
+                                target = target.max(seq);
+                                if let Ok(p) = permits.clone().acquire_owned().await {
+                                    spawn_job(Work::Envelope(env), seq, p);
+                                }
+                            }
+                        }
+                    }
+                    closing |= close;
+                    waiters.push(Waiter { target, deadline, reply });
+                    resolve(&mut waiters, &progress, Instant::now());
+                }
+            },
+            Some(seq) = done_rx.recv() => {
+                progress.complete(seq);
+                resolve(&mut waiters, &progress, Instant::now());
+            }
+            _ = sleep_until(next_deadline), if next_deadline.is_some() => {
+                resolve(&mut waiters, &progress, Instant::now());
+            }
+            work = data_rx.recv(), if can_take => match work {
+                None => data_open = false,
+                Some(work) => {
+                    let seq = progress.next_seq();
+                    // A permit is free (checked above), so this does not wait.
+                    if let Ok(p) = permits.clone().acquire_owned().await {
+                        spawn_job(work, seq, p);
+                    }
+                }
+            },
+        }
+        let closed_now = waiters.is_empty() && closing;
+        let orphaned = !data_open && !control_open;
+        if closed_now || (orphaned && waiters.is_empty() && progress.through == progress.received) {
+            break;
+        }
+        if orphaned && waiters.is_empty() {
+            // The client is gone: finish what is in flight, within the shutdown timeout.
+            let deadline = Instant::now() + ctx.options.shutdown_timeout;
+            while progress.through < progress.received {
+                match tokio::time::timeout_at(deadline.into(), done_rx.recv()).await {
+                    Ok(Some(seq)) => progress.complete(seq),
+                    _ => break,
+                }
+            }
+            break;
+        }
+    }
+}
+
+/// Answers every waiter whose work is done or whose deadline has passed.
+fn resolve(waiters: &mut Vec<Waiter>, progress: &Progress, now: Instant) {
+    let mut i = 0;
+    while i < waiters.len() {
+        let w = &waiters[i];
+        if progress.through >= w.target || now >= w.deadline {
+            let w = waiters.swap_remove(i);
+            w.reply.send(progress.through >= w.target);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Converts a timeout into a deadline, saturating on overflow.
+pub(crate) fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365))
+}

@@ -1,0 +1,28 @@
+//! crumbtrail: error, breadcrumb and trace reporting for async Rust services, speaking the
+//! Sentry protocol.
+//!
+//! ```no_run
+//! #[tokio::main]
+//! async fn main() {
+//!     let guard = crumbtrail::init(crumbtrail::ClientOptions {
+//!         dsn: Some("https://key@o1.ingest.sentry.io/1".into()),
+//!         release: Some("shop@1.4.2".into()),
+//!         ..Default::default()
+//!     })
+//!     .expect("a valid DSN");
+//!
+//!     crumbtrail::add_breadcrumb(crumbtrail::Breadcrumb::new().with_message("starting"));
+//!     if let Err(err) = "x".parse::<u32>() {
+//!         crumbtrail::capture_error(&err);
+//!     }
+//!
+//!     // The guard also flushes on drop (best effort); an explicit close is the reliable way.
+//!     guard.close(std::time::Duration::from_secs(2)).await;
+//! }
+//! ```
+#![forbid(unsafe_code)]
+
+mod init;
+
+pub use crumbtrail_core::*;
+pub use init::{ClientInitGuard, close, flush, init};
