@@ -78,7 +78,7 @@ pub fn with_scope<R>(configure: impl FnOnce(&mut Scope), body: impl FnOnce() -> 
         let hub = Arc::make_mut(hub);
         let mut layer = hub.current.as_deref().cloned().unwrap_or_default();
         configure(&mut layer);
-        std::mem::replace(&mut hub.current, Some(Arc::new(layer)))
+        hub.current.replace(Arc::new(layer))
     });
     let _restore = RestoreLayer(Some(previous));
     body()

@@ -96,9 +96,7 @@ fn record<B: IntoBreadcrumb>(
         let Some(mut crumb) = crumb.into_breadcrumb() else {
             return;
         };
-        if crumb.timestamp.is_none() {
-            crumb.timestamp = Some(crumbtrail_protocol::timestamp::now());
-        }
+        let recorded_at = crumb.timestamp.is_none().then(std::time::SystemTime::now);
         if let Some(before) = before {
             match catch_unwind(AssertUnwindSafe(|| before(crumb, hint))) {
                 Ok(Some(c)) => crumb = c,
@@ -117,6 +115,7 @@ fn record<B: IntoBreadcrumb>(
         Arc::make_mut(hub).isolation.crumbs.push(
             CrumbEntry {
                 crumb,
+                recorded_at,
                 size,
                 processor,
             },

@@ -23,6 +23,9 @@ const NOT_IN_APP: &[&str] = &[
     "test::",
 ];
 
+/// Frames that may sit between the SDK's own frames on its capture path.
+const GLUE: &[&str] = &["std::", "core::", "alloc::", "tokio::", "<"];
+
 /// Puts the caller's stack on the event as the current thread (PROTOCOL.md §4.5).
 pub(crate) fn attach(event: &mut Event, backtrace: &Backtrace, options: &ClientOptions) {
     let frames = parse(&format!("{backtrace:?}"), options);
@@ -68,15 +71,19 @@ pub(crate) fn parse(debug: &str, options: &ClientOptions) -> Vec<Frame> {
             Some(frame)
         })
         .collect();
-    // Innermost first in std's output: drop the SDK's frames at the top, then reverse.
-    let sdk = frames
-        .iter()
-        .take_while(|f| {
-            let func = f.function.as_deref().unwrap_or("");
-            func.starts_with("std::backtrace") || func.starts_with("crumbtrail")
-        })
-        .count();
-    frames.drain(..sdk);
+    // Innermost first in std's output. The top is the SDK's capture path, interleaved with
+    // std/tokio glue (thread-locals, task-locals): cut through the last SDK frame of that
+    // leading run, then put the outermost caller first.
+    let mut cut = 0;
+    for (i, f) in frames.iter().enumerate() {
+        let func = f.function.as_deref().unwrap_or("");
+        if func.starts_with("crumbtrail") {
+            cut = i + 1;
+        } else if !GLUE.iter().any(|g| func.starts_with(g)) {
+            break;
+        }
+    }
+    frames.drain(..cut);
     frames.reverse();
     frames
 }
@@ -135,7 +142,7 @@ fn in_app(module: &str, options: &ClientOptions) -> bool {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = r#"Backtrace [{ fn: "std::backtrace::Backtrace::force_capture", file: "/rustc/x/library/std/src/backtrace.rs", line: 310 }, { fn: "crumbtrail_core::capture::capture_with" }, { fn: "shop::cart::load::h0123456789abcdef", file: "./src/cart.rs", line: 42 }, { fn: "shop::main::{{closure}}", file: "./src/main.rs", line: 7 }, { fn: "tokio::runtime::park::run", file: "/x/tokio/src/runtime/park.rs", line: 281 }]"#;
+    const SAMPLE: &str = r#"Backtrace [{ fn: "std::backtrace::Backtrace::force_capture", file: "/rustc/x/library/std/src/backtrace.rs", line: 310 }, { fn: "crumbtrail_core::capture::capture_with" }, { fn: "std::thread::local::LocalKey<T>::with" }, { fn: "crumbtrail_core::hub::with_hub" }, { fn: "shop::cart::load::h0123456789abcdef", file: "./src/cart.rs", line: 42 }, { fn: "shop::main::{{closure}}", file: "./src/main.rs", line: 7 }, { fn: "tokio::runtime::park::run", file: "/x/tokio/src/runtime/park.rs", line: 281 }]"#;
 
     #[test]
     fn parses_frames_outermost_first_without_sdk_frames() {

@@ -29,7 +29,7 @@ pub(crate) enum Work {
     /// A captured event to assemble and send.
     Capture(Box<PendingCapture>),
     /// A finished envelope to send as is.
-    Envelope(Envelope),
+    Envelope(Box<Envelope>),
 }
 
 /// Where the answer to a flush goes.
@@ -116,6 +116,8 @@ struct Waiter {
     target: u64,
     deadline: Instant,
     reply: Reply,
+    /// Whether the client report for this request was already sent (or found empty).
+    reported: bool,
 }
 
 async fn run(
@@ -139,7 +141,7 @@ async fn run(
         tokio::spawn(async move {
             let envelope = match work {
                 Work::Capture(pending) => assemble(&ctx, *pending),
-                Work::Envelope(env) => Some(env),
+                Work::Envelope(env) => Some(*env),
             };
             if let Some(envelope) = envelope {
                 let losses: Vec<(DataCategory, u64)> = envelope
@@ -171,8 +173,58 @@ async fn run(
     };
 
     loop {
+        // Waiters whose work is done get the pending client report sent first.
+        if waiters
+            .iter()
+            .any(|w| !w.reported && progress.through >= w.target)
+        {
+            let report = ctx
+                .options
+                .send_client_reports
+                .then(|| ctx.discards.take_report())
+                .flatten()
+                .and_then(|r| r.to_item().ok());
+            let report_seq = match report {
+                Some(item) => {
+                    let seq = progress.next_seq();
+                    if let Ok(p) = permits.clone().acquire_owned().await {
+                        spawn_job(
+                            Work::Envelope(Box::new(Envelope::new().with_item(item))),
+                            seq,
+                            p,
+                        );
+                    }
+                    Some(seq)
+                }
+                None => None,
+            };
+            for w in waiters
+                .iter_mut()
+                .filter(|w| !w.reported && progress.through >= w.target)
+            {
+                w.reported = true;
+                if let Some(seq) = report_seq {
+                    w.target = seq;
+                }
+            }
+        }
+        resolve(&mut waiters, &progress, Instant::now());
+        if closing && waiters.is_empty() {
+            break;
+        }
+        if !data_open && !control_open && waiters.is_empty() {
+            // The client is gone: finish what is in flight, within the shutdown timeout.
+            let deadline = Instant::now() + ctx.options.shutdown_timeout;
+            while progress.through < progress.received {
+                match tokio::time::timeout_at(deadline.into(), done_rx.recv()).await {
+                    Ok(Some(seq)) => progress.complete(seq),
+                    _ => break,
+                }
+            }
+            break;
+        }
         let next_deadline = waiters.iter().map(|w| w.deadline).min();
-        let can_take = data_open && !closing && permits.available_permits() > 0;
+        let can_take = data_open && permits.available_permits() > 0;
         tokio::select! {
             biased;
             ctl = control_rx.recv(), if control_open => match ctl {
@@ -183,33 +235,15 @@ async fn run(
                         Control::Close { deadline, reply } => (deadline, reply, true),
                     };
                     // Everything queued before this request is either received or still in
-                    // the channel; a pending client report rides along.
-                    let mut target = progress.received + data_rx.len() as u64;
-                    if ctx.options.send_client_reports {
-                        if let Some(report) = ctx.discards.take_report() {
-                            if let Ok(item) = report.to_item() {
-                                // Sent after the queued work: its own job, counted in the target.
-                                let env = Envelope::new().with_item(item);
-                                let seq = progress.next_seq();
-                                target = target.max(seq);
-                                if let Ok(p) = permits.clone().acquire_owned().await {
-                                    spawn_job(Work::Envelope(env), seq, p);
-                                }
-                            }
-                        }
-                    }
+                    // the channel. Once that is done, the losses it revealed go out in a
+                    // client report, and the request waits for that too.
+                    let target = progress.received + data_rx.len() as u64;
                     closing |= close;
-                    waiters.push(Waiter { target, deadline, reply });
-                    resolve(&mut waiters, &progress, Instant::now());
+                    waiters.push(Waiter { target, deadline, reply, reported: false });
                 }
             },
-            Some(seq) = done_rx.recv() => {
-                progress.complete(seq);
-                resolve(&mut waiters, &progress, Instant::now());
-            }
-            _ = sleep_until(next_deadline), if next_deadline.is_some() => {
-                resolve(&mut waiters, &progress, Instant::now());
-            }
+            Some(seq) = done_rx.recv() => progress.complete(seq),
+            _ = sleep_until(next_deadline), if next_deadline.is_some() => {}
             work = data_rx.recv(), if can_take => match work {
                 None => data_open = false,
                 Some(work) => {
@@ -221,22 +255,6 @@ async fn run(
                 }
             },
         }
-        let closed_now = waiters.is_empty() && closing;
-        let orphaned = !data_open && !control_open;
-        if closed_now || (orphaned && waiters.is_empty() && progress.through == progress.received) {
-            break;
-        }
-        if orphaned && waiters.is_empty() {
-            // The client is gone: finish what is in flight, within the shutdown timeout.
-            let deadline = Instant::now() + ctx.options.shutdown_timeout;
-            while progress.through < progress.received {
-                match tokio::time::timeout_at(deadline.into(), done_rx.recv()).await {
-                    Ok(Some(seq)) => progress.complete(seq),
-                    _ => break,
-                }
-            }
-            break;
-        }
     }
 }
 
@@ -245,7 +263,7 @@ fn resolve(waiters: &mut Vec<Waiter>, progress: &Progress, now: Instant) {
     let mut i = 0;
     while i < waiters.len() {
         let w = &waiters[i];
-        if progress.through >= w.target || now >= w.deadline {
+        if (w.reported && progress.through >= w.target) || now >= w.deadline {
             let w = waiters.swap_remove(i);
             w.reply.send(progress.through >= w.target);
         } else {

@@ -62,6 +62,25 @@
 //!
 //! Web view: `GET /` lists events, `GET /events/{id}` shows one with its breadcrumb timeline.
 //!
+//! # Storage
+//!
+//! With a data directory, every accepted envelope is appended to `<data_dir>/envelopes.log` and
+//! read back on start. Each record is one JSON header line, then exactly `len` raw envelope
+//! bytes (decompressed, as sent), then `\n`:
+//!
+//! ```text
+//! {"received_at":"2026-03-01T12:00:01.000000Z","len":143}
+//! <143 envelope bytes>
+//! ```
+//!
+//! The format is self-delimiting and binary-safe (attachments may hold any bytes, including
+//! newlines), append-only, greppable, and needs no extra dependency. Records are written with
+//! one `write_all` and not fsynced (they survive a process crash, not a power loss); the log
+//! is fsynced on graceful shutdown. A torn last record (a crash mid-write) is skipped with a
+//! warning ([`DevServer::load_warnings`]): the file is cut back to the last whole record and
+//! the cut bytes are kept in `envelopes.log.skipped-<unix-seconds>`. Request counts and the
+//! current fault are not persisted.
+//!
 //! # Modules
 //!
 //! [`server`](DevServer) (accept loop, router, shared state), `ingest` (auth, decode, limits),

@@ -73,13 +73,13 @@ fn an_event_without_crumbs_still_has_the_list() {
 #[test]
 fn index_lists_newest_first_with_links() {
     let mut a = Event::new();
-    a.message = Some("first".into());
+    a.message = Some("msg-alpha".into());
     let mut b = Event::new();
-    b.message = Some("second".into());
+    b.message = Some("msg-beta".into());
     let page = render_index(&[Arc::new(received(a.clone())), Arc::new(received(b.clone()))]);
-    let first = page.find("first").unwrap();
-    let second = page.find("second").unwrap();
+    let first = page.find("msg-alpha").unwrap();
+    let second = page.find("msg-beta").unwrap();
     assert!(second < first);
-    assert!(page.contains(&format!("<a href=\"/events/{}\">first</a>", a.event_id)));
+    assert!(page.contains(&format!("<a href=\"/events/{}\">msg-alpha</a>", a.event_id)));
     assert!(render_index(&[]).contains("No events yet"));
 }

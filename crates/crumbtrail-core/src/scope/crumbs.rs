@@ -1,11 +1,12 @@
 //! The breadcrumb trail of a scope: a persistent (immutable, shared) list, so that forking a
 //! scope or snapshotting it for a capture copies one pointer, never the crumbs.
 //!
-//! New crumbs are pushed at the head. The list keeps at most `max` crumbs and `max_bytes`
-//! (estimated) bytes *when read*; physically it may hold up to twice that before it is
-//! compacted, which keeps `push` amortised O(1) without copying on every eviction.
+//! New crumbs are pushed at the head, one allocation each. The list keeps at most `max`
+//! crumbs and `max_bytes` (estimated) bytes *when read*; every `max` pushes it cuts the tail
+//! off in place where no fork or snapshot shares it, so memory stays bounded without copying.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crumbtrail_protocol::Breadcrumb;
 
@@ -15,12 +16,30 @@ pub type CrumbProcessor = Arc<dyn Fn(&mut Breadcrumb) + Send + Sync>;
 /// One recorded crumb with its estimated size and its optional deferred processor.
 pub(crate) struct CrumbEntry {
     pub(crate) crumb: Breadcrumb,
+    /// When it was recorded, if the crumb has no timestamp of its own: converted to the
+    /// protocol's form only when an event carries the crumb.
+    pub(crate) recorded_at: Option<SystemTime>,
     pub(crate) size: usize,
     pub(crate) processor: Option<CrumbProcessor>,
 }
 
+impl CrumbEntry {
+    fn to_breadcrumb(&self) -> Breadcrumb {
+        let mut crumb = self.crumb.clone();
+        if crumb.timestamp.is_none() {
+            crumb.timestamp = self
+                .recorded_at
+                .map(|t| crumbtrail_protocol::timestamp::truncate_to_micros(t.into()));
+        }
+        if let Some(p) = &self.processor {
+            p(&mut crumb);
+        }
+        crumb
+    }
+}
+
 struct Node {
-    entry: Arc<CrumbEntry>,
+    entry: CrumbEntry,
     prev: Option<Arc<Node>>,
 }
 
@@ -41,74 +60,60 @@ impl Drop for Node {
 #[derive(Clone, Default)]
 pub(crate) struct CrumbList {
     head: Option<Arc<Node>>,
-    /// Nodes reachable from `head` (including ones past the limits, before compaction).
-    nodes: usize,
-    /// Estimated bytes of every reachable node.
-    bytes: usize,
+    /// Pushes until the next attempt to cut the tail.
+    until_trim: usize,
 }
 
 impl CrumbList {
-    /// Adds a crumb, compacting when the list holds twice the limits.
+    /// Adds a crumb; every `max` pushes, cuts what is past the limits.
     pub(crate) fn push(&mut self, entry: CrumbEntry, max: usize, max_bytes: usize) {
-        self.bytes += entry.size;
-        self.nodes += 1;
         let prev = self.head.take();
-        self.head = Some(Arc::new(Node {
-            entry: Arc::new(entry),
-            prev,
-        }));
-        if self.nodes > max.saturating_mul(2).max(8) || self.bytes > max_bytes.saturating_mul(2) {
-            self.compact(max, max_bytes);
+        self.head = Some(Arc::new(Node { entry, prev }));
+        if self.until_trim == 0 {
+            self.trim(max, max_bytes);
+            self.until_trim = max.clamp(1, 1 << 16);
+        } else {
+            self.until_trim -= 1;
         }
     }
 
-    /// Rebuilds the list with only the crumbs [`CrumbList::newest`] would return.
-    fn compact(&mut self, max: usize, max_bytes: usize) {
-        let kept = self.newest_entries(max, max_bytes);
-        let mut head = None;
-        let mut bytes = 0;
-        for entry in kept.iter().rev() {
-            bytes += entry.size;
-            head = Some(Arc::new(Node {
-                entry: Arc::clone(entry),
-                prev: head,
-            }));
-        }
-        self.nodes = kept.len();
-        self.bytes = bytes;
-        self.head = head;
-    }
-
-    /// The newest crumbs within the limits, newest first.
-    fn newest_entries(&self, max: usize, max_bytes: usize) -> Vec<Arc<CrumbEntry>> {
-        let mut out = Vec::with_capacity(self.nodes.min(max));
-        let mut bytes = 0usize;
-        let mut cur = self.head.as_ref();
-        while let Some(node) = cur {
-            if out.len() >= max || bytes + node.entry.size > max_bytes {
-                break;
+    /// Drops the crumbs [`CrumbList::materialize`] would not return, as far as no other list
+    /// shares them (shared nodes are left for a later attempt).
+    fn trim(&mut self, max: usize, max_bytes: usize) {
+        let (mut count, mut bytes) = (0usize, 0usize);
+        let mut link = &mut self.head;
+        loop {
+            let keep = match link.as_deref() {
+                None => return,
+                Some(n) => count < max && bytes.saturating_add(n.entry.size) <= max_bytes,
+            };
+            if !keep {
+                *link = None;
+                return;
             }
+            let Some(node) = link.as_mut().and_then(Arc::get_mut) else {
+                return; // shared with a fork or a snapshot: try again later
+            };
+            count += 1;
             bytes += node.entry.size;
-            out.push(Arc::clone(&node.entry));
-            cur = node.prev.as_ref();
+            link = &mut node.prev;
         }
-        out
     }
 
     /// The crumbs an event carries, oldest first, with deferred processors applied.
     pub(crate) fn materialize(&self, max: usize, max_bytes: usize) -> Vec<Breadcrumb> {
-        let mut entries = self.newest_entries(max, max_bytes);
-        entries.reverse();
-        entries
-            .into_iter()
-            .map(|e| {
-                let mut crumb = e.crumb.clone();
-                if let Some(p) = &e.processor {
-                    p(&mut crumb);
-                }
-                crumb
-            })
-            .collect()
+        let mut kept: Vec<&CrumbEntry> = Vec::with_capacity(max.min(128));
+        let mut bytes = 0usize;
+        let mut cur = self.head.as_deref();
+        while let Some(node) = cur {
+            if kept.len() >= max || bytes.saturating_add(node.entry.size) > max_bytes {
+                break;
+            }
+            bytes += node.entry.size;
+            kept.push(&node.entry);
+            cur = node.prev.as_deref();
+        }
+        kept.iter().rev().map(|e| e.to_breadcrumb()).collect()
     }
 
     /// Forgets every crumb.
@@ -119,6 +124,18 @@ impl CrumbList {
     /// Whether the list holds no crumbs.
     pub(crate) fn is_empty(&self) -> bool {
         self.head.is_none()
+    }
+
+    /// How many nodes are reachable (for tests of the memory bound).
+    #[cfg(test)]
+    fn reachable(&self) -> usize {
+        let mut n = 0;
+        let mut cur = self.head.as_deref();
+        while let Some(node) = cur {
+            n += 1;
+            cur = node.prev.as_deref();
+        }
+        n
     }
 }
 
@@ -162,6 +179,7 @@ mod tests {
         CrumbEntry {
             size: estimate_size(&crumb),
             crumb,
+            recorded_at: None,
             processor: None,
         }
     }
@@ -183,7 +201,11 @@ mod tests {
         assert_eq!(got.len(), 100);
         assert_eq!(got[0], "150");
         assert_eq!(got[99], "249");
-        assert!(list.nodes <= 200, "compacted: {} nodes", list.nodes);
+        assert!(
+            list.reachable() <= 200,
+            "trimmed: {} nodes",
+            list.reachable()
+        );
     }
 
     #[test]
@@ -194,7 +216,7 @@ mod tests {
             list.push(entry("0123456789"), 100, size * 10);
         }
         assert_eq!(list.materialize(100, size * 10).len(), 10);
-        assert!(list.bytes <= size * 20);
+        assert!(list.reachable() <= 100, "{} nodes", list.reachable());
     }
 
     #[test]
@@ -228,6 +250,31 @@ mod tests {
             ["processed 2", "processed 3", "processed 4"]
         );
         assert_eq!(calls.load(Ordering::SeqCst), 3, "only crumbs that are sent");
+    }
+
+    #[test]
+    fn a_snapshot_keeps_its_crumbs_while_the_list_moves_on() {
+        let mut list = CrumbList::default();
+        for i in 0..10 {
+            list.push(entry(&i.to_string()), 5, usize::MAX);
+        }
+        let snapshot = list.clone();
+        for i in 10..40 {
+            list.push(entry(&i.to_string()), 5, usize::MAX);
+        }
+        assert_eq!(
+            messages(&snapshot, 5, usize::MAX),
+            ["5", "6", "7", "8", "9"]
+        );
+        assert_eq!(
+            messages(&list, 5, usize::MAX),
+            ["35", "36", "37", "38", "39"]
+        );
+        drop(snapshot);
+        for i in 40..50 {
+            list.push(entry(&i.to_string()), 5, usize::MAX);
+        }
+        assert!(list.reachable() <= 10, "{} nodes", list.reachable());
     }
 
     #[test]

@@ -200,6 +200,7 @@ impl Scope {
         self.crumbs.push(
             CrumbEntry {
                 crumb,
+                recorded_at: None,
                 size,
                 processor: None,
             },

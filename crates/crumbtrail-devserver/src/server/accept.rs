@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -63,7 +63,11 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         let reset = Arc::clone(&reset);
         async move { router::route(shared, req, reset).await }
     });
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(io), service);
+    // The timer enables hyper's default header read timeout (30 s), so a client that never
+    // finishes its request head cannot hold a connection forever.
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}

@@ -1,6 +1,6 @@
 //! What arrived: every accepted envelope, the events inside them, counts per item type and the
-//! summed client reports ([`Received`]), plus the on-disk log that makes them survive a
-//! restart (the private `log` module, whose format is described in the README section of the crate docs).
+//! summed client reports ([`Received`]), plus the on-disk envelope log that makes them survive
+//! a restart (its format is described in the crate docs, under "Storage").
 
 pub(crate) mod log;
 
