@@ -26,7 +26,7 @@ pub(crate) fn assemble(ctx: &ClientCtx, pending: PendingCapture) -> Option<Envel
     let layers: Vec<&Scope> = [
         global.as_deref(),
         Some(&hub.isolation),
-        hub.current.as_deref(),
+        hub.current.as_ref(),
     ]
     .into_iter()
     .flatten()

@@ -76,16 +76,16 @@ pub fn with_scope<R>(configure: impl FnOnce(&mut Scope), body: impl FnOnce() -> 
     }
     let previous = hub::with_hub(|hub| {
         let hub = Arc::make_mut(hub);
-        let mut layer = hub.current.as_deref().cloned().unwrap_or_default();
+        let mut layer = hub.current.clone().unwrap_or_default();
         configure(&mut layer);
-        hub.current.replace(Arc::new(layer))
+        hub.current.replace(layer)
     });
     let _restore = RestoreLayer(Some(previous));
     body()
 }
 
 /// Puts the previous `with_scope` layer back, also when the body panics.
-struct RestoreLayer(Option<Option<Arc<Scope>>>);
+struct RestoreLayer(Option<Option<Scope>>);
 
 impl Drop for RestoreLayer {
     fn drop(&mut self) {
@@ -108,9 +108,9 @@ pub fn with_scope_async<F: Future>(configure: impl FnOnce(&mut Scope), future: F
     let mut hub = hub::fork();
     if hub::is_active() {
         let h = Arc::make_mut(&mut hub);
-        let mut layer = h.current.as_deref().cloned().unwrap_or_default();
+        let mut layer = h.current.clone().unwrap_or_default();
         configure(&mut layer);
-        h.current = Some(Arc::new(layer));
+        h.current = Some(layer);
     }
     Scoped::new(hub, future)
 }

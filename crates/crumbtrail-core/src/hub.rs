@@ -22,7 +22,7 @@ pub(crate) struct Hub {
     /// The isolation scope: breadcrumbs and `configure_scope` changes go here.
     pub(crate) isolation: Scope,
     /// The `with_scope` layer, applied over the isolation scope.
-    pub(crate) current: Option<Arc<Scope>>,
+    pub(crate) current: Option<Scope>,
 }
 
 impl Hub {

@@ -13,20 +13,35 @@ use tokio::sync::Notify;
 /// A boxed, sendable future: what [`Transport::send`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What became of one envelope.
+/// What became of one envelope: the server's answer, or none.
+///
+/// The transport only carries bytes; the sender decides what an answer means (PROTOCOL.md
+/// §11): 2xx delivered; 429 rate limited (the server counted it); any other status a
+/// `send_error`; no answer a `network_error`. Rate-limit headers are applied from any answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
-    /// The server accepted it.
-    Delivered,
-    /// The server rate limited it (it counted the loss itself; no client report).
-    RateLimited,
-    /// The server answered with an error status (counted as `send_error`).
-    Rejected {
+    /// The server answered.
+    Response {
         /// The HTTP status.
         status: u16,
+        /// The `X-Sentry-Rate-Limits` header, if any.
+        rate_limits: Option<String>,
+        /// The `Retry-After` header, if any.
+        retry_after: Option<String>,
     },
-    /// No answer: connect, timeout, reset (counted as `network_error`).
+    /// No answer: connect, timeout, reset.
     NetworkError(String),
+}
+
+impl SendOutcome {
+    /// A plain `200 OK`: what in-memory transports answer.
+    pub const fn delivered() -> Self {
+        SendOutcome::Response {
+            status: 200,
+            rate_limits: None,
+            retry_after: None,
+        }
+    }
 }
 
 /// Carries envelopes to a server. Implementations must never panic and should return within
@@ -98,7 +113,7 @@ impl Transport for TestTransport {
     fn send(&self, envelope: Envelope) -> BoxFuture<'_, SendOutcome> {
         self.lock().push(envelope);
         self.inner.arrived.notify_waiters();
-        Box::pin(std::future::ready(SendOutcome::Delivered))
+        Box::pin(std::future::ready(SendOutcome::delivered()))
     }
 }
 
@@ -116,6 +131,6 @@ pub(crate) struct NoopTransport;
 
 impl Transport for NoopTransport {
     fn send(&self, _envelope: Envelope) -> BoxFuture<'_, SendOutcome> {
-        Box::pin(std::future::ready(SendOutcome::Delivered))
+        Box::pin(std::future::ready(SendOutcome::delivered()))
     }
 }

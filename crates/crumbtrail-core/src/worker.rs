@@ -13,13 +13,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope};
+use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope, RateLimits};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::assemble::assemble;
 use crate::capture::PendingCapture;
 use crate::client::ClientCtx;
-use crate::transport::SendOutcome;
+use crate::scope::CrumbTail;
+use crate::transport::{SendOutcome, Transport};
 
 /// How many envelopes may be in flight at once, so one slow request does not hold up the rest.
 const MAX_IN_FLIGHT: usize = 4;
@@ -59,6 +60,8 @@ pub(crate) enum Control {
 pub(crate) struct SenderHandle {
     pub(crate) data: mpsc::Sender<Work>,
     pub(crate) control: mpsc::UnboundedSender<Control>,
+    /// Breadcrumbs cut off a trail, freed on the sender thread instead of the caller's.
+    pub(crate) reclaim: mpsc::UnboundedSender<CrumbTail>,
 }
 
 /// Starts the sender thread. If the thread cannot start, the returned handle's channels are
@@ -66,11 +69,12 @@ pub(crate) struct SenderHandle {
 pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
     let (data_tx, data_rx) = mpsc::channel(queue_size.max(1));
     let (control_tx, control_rx) = mpsc::unbounded_channel();
+    let (reclaim_tx, reclaim_rx) = mpsc::unbounded_channel();
     let spawned = std::thread::Builder::new()
         .name("crumbtrail-sender".into())
         .spawn(move || {
             let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_time()
+                .enable_all()
                 .build()
             {
                 Ok(rt) => rt,
@@ -79,7 +83,7 @@ pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
                     return;
                 }
             };
-            rt.block_on(run(ctx, data_rx, control_rx));
+            rt.block_on(run(ctx, data_rx, control_rx, reclaim_rx));
         });
     if spawned.is_err() {
         // The receivers were moved into the closure and dropped with it: sends now fail.
@@ -87,6 +91,7 @@ pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
     SenderHandle {
         data: data_tx,
         control: control_tx,
+        reclaim: reclaim_tx,
     }
 }
 
@@ -124,6 +129,7 @@ async fn run(
     ctx: Arc<ClientCtx>,
     mut data_rx: mpsc::Receiver<Work>,
     mut control_rx: mpsc::UnboundedReceiver<Control>,
+    mut reclaim_rx: mpsc::UnboundedReceiver<CrumbTail>,
 ) {
     let transport = (ctx.transport)();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -134,38 +140,19 @@ async fn run(
     let mut control_open = true;
     let mut closing = false;
 
+    let limits = Arc::new(Limits::default());
     let spawn_job = |work: Work, seq: u64, permit: tokio::sync::OwnedSemaphorePermit| {
         let ctx = Arc::clone(&ctx);
         let transport = Arc::clone(&transport);
+        let limits = Arc::clone(&limits);
         let done_tx = done_tx.clone();
         tokio::spawn(async move {
             let envelope = match work {
                 Work::Capture(pending) => assemble(&ctx, *pending),
                 Work::Envelope(env) => Some(*env),
             };
-            if let Some(envelope) = envelope {
-                let losses: Vec<(DataCategory, u64)> = envelope
-                    .items
-                    .iter()
-                    .flat_map(|i| i.discard_quantities())
-                    .collect();
-                match transport.send(envelope).await {
-                    SendOutcome::Delivered | SendOutcome::RateLimited => {}
-                    SendOutcome::Rejected { status } => {
-                        ctx.debug(format_args!(
-                            "the server rejected an envelope: HTTP {status}"
-                        ));
-                        for (cat, q) in losses {
-                            ctx.discards.record(DiscardReason::SendError, cat, q);
-                        }
-                    }
-                    SendOutcome::NetworkError(e) => {
-                        ctx.debug(format_args!("could not send an envelope: {e}"));
-                        for (cat, q) in losses {
-                            ctx.discards.record(DiscardReason::NetworkError, cat, q);
-                        }
-                    }
-                }
+            if let Some(envelope) = envelope.and_then(|e| limits.admit(e, &ctx)) {
+                send(&ctx, &*transport, &limits, envelope).await;
             }
             drop(permit);
             let _ = done_tx.send(seq);
@@ -244,6 +231,7 @@ async fn run(
             },
             Some(seq) = done_rx.recv() => progress.complete(seq),
             _ = sleep_until(next_deadline), if next_deadline.is_some() => {}
+            Some(tail) = reclaim_rx.recv() => drop(tail),
             work = data_rx.recv(), if can_take => match work {
                 None => data_open = false,
                 Some(work) => {
@@ -254,6 +242,80 @@ async fn run(
                     }
                 }
             },
+        }
+    }
+}
+
+/// The rate limits the server announced, shared by the sender's jobs (PROTOCOL.md §6).
+#[derive(Default)]
+struct Limits(std::sync::Mutex<RateLimits>);
+
+impl Limits {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RateLimits> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Drops the items a rate limit covers (counted as `ratelimit_backoff`); `None` when
+    /// nothing is left to send.
+    fn admit(&self, mut envelope: Envelope, ctx: &ClientCtx) -> Option<Envelope> {
+        let items = std::mem::take(&mut envelope.items);
+        let (kept, dropped) = self.lock().filter_items(items, Instant::now());
+        for (category, quantity) in dropped {
+            ctx.discards
+                .record(DiscardReason::RatelimitBackoff, category, quantity);
+        }
+        if kept.is_empty() {
+            ctx.debug(format_args!(
+                "rate limited: an envelope was dropped before sending"
+            ));
+            return None;
+        }
+        envelope.items = kept;
+        Some(envelope)
+    }
+}
+
+/// Sends one envelope and accounts for the answer (PROTOCOL.md §11).
+async fn send(ctx: &ClientCtx, transport: &dyn Transport, limits: &Limits, envelope: Envelope) {
+    let losses: Vec<(DataCategory, u64)> = envelope
+        .items
+        .iter()
+        .flat_map(|i| i.discard_quantities())
+        .collect();
+    let lost = |reason: DiscardReason| {
+        for (category, quantity) in &losses {
+            ctx.discards
+                .record(reason.clone(), category.clone(), *quantity);
+        }
+    };
+    match transport.send(envelope).await {
+        SendOutcome::Response {
+            status,
+            rate_limits,
+            retry_after,
+        } => {
+            limits.lock().update_from_response(
+                Instant::now(),
+                status,
+                rate_limits.as_deref(),
+                retry_after.as_deref(),
+            );
+            match status {
+                200..=299 => {}
+                429 => ctx.debug(format_args!("rate limited by the server (HTTP 429)")),
+                _ => {
+                    ctx.debug(format_args!(
+                        "the server rejected an envelope: HTTP {status}"
+                    ));
+                    lost(DiscardReason::SendError);
+                }
+            }
+        }
+        SendOutcome::NetworkError(e) => {
+            ctx.debug(format_args!("could not send an envelope: {e}"));
+            lost(DiscardReason::NetworkError);
         }
     }
 }
