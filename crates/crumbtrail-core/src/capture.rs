@@ -26,12 +26,6 @@ pub(crate) struct PendingCapture {
     pub(crate) backtrace: Option<Backtrace>,
 }
 
-/// A new random event id, without a system call.
-pub(crate) fn new_event_id() -> EventId {
-    let bytes = fastrand::u128(..).to_le_bytes();
-    EventId::from(uuid::Builder::from_random_bytes(bytes).into_uuid())
-}
-
 /// Captures an event and returns its id at once (`None` when nothing will be sent: the SDK is
 /// disabled or closed, the event was sampled out, or the queue is full).
 ///
@@ -70,7 +64,6 @@ pub fn capture_message(message: &str, level: Level) -> Option<EventId> {
         return None;
     }
     let mut event = Event::new();
-    event.event_id = new_event_id();
     event.level = level;
     event.message = Some(message.to_owned());
     capture_event(event)
@@ -86,8 +79,7 @@ pub fn capture_error<E: Error + ?Sized>(error: &E) -> Option<EventId> {
     if !hub::is_active() {
         return None;
     }
-    let mut event = event_from_error(error);
-    event.event_id = new_event_id();
+    let event = event_from_error(error);
     let hint = EventHint {
         error_type: Some(std::any::type_name::<E>()),
         data: None,
@@ -180,7 +172,7 @@ pub(crate) fn capture_with(
         return None;
     }
     if event.event_id.is_nil() {
-        event.event_id = new_event_id();
+        event.event_id = EventId::new();
     }
     let id = event.event_id;
     let backtrace =
@@ -235,12 +227,5 @@ mod tests {
         let cause = values[0].mechanism.as_ref().unwrap();
         assert_eq!((cause.exception_id, cause.parent_id), (Some(1), Some(0)));
         assert_eq!(cause.source.as_deref(), Some("source"));
-    }
-
-    #[test]
-    fn event_ids_are_v4_uuids() {
-        let id = new_event_id();
-        assert_eq!(id.as_uuid().get_version_num(), 4);
-        assert_ne!(id, new_event_id());
     }
 }

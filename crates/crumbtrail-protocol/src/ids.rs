@@ -128,8 +128,11 @@ pub struct EventId(Uuid);
 
 impl EventId {
     /// A new random (v4) id.
+    ///
+    /// Drawn from a fast per-thread generator seeded by the OS, not from the OS for every id:
+    /// ids must be unique, not secret, and capture paths make one per event.
     pub fn new() -> Self {
-        EventId(Uuid::new_v4())
+        EventId(uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid())
     }
 
     /// The all-zero id, which means "no event".
@@ -195,7 +198,7 @@ pub struct TraceId([u8; 16]);
 impl TraceId {
     /// A new random trace id.
     pub fn random() -> Self {
-        TraceId(*Uuid::new_v4().as_bytes())
+        TraceId(fastrand::u128(..).to_le_bytes())
     }
 
     /// The id from its raw bytes.
@@ -243,10 +246,7 @@ pub struct SpanId([u8; 8]);
 impl SpanId {
     /// A new random span id.
     pub fn random() -> Self {
-        let bytes = Uuid::new_v4().into_bytes();
-        let mut out = [0u8; 8];
-        out.copy_from_slice(&bytes[8..]);
-        SpanId(out)
+        SpanId(fastrand::u64(..).to_le_bytes())
     }
 
     /// The id from its raw bytes.
@@ -313,6 +313,13 @@ mod tests {
         assert_eq!(err.to_string(), "span id holds a non-hex character 'z'");
         assert!(serde_json::from_str::<SpanId>("12").is_err());
         assert!(serde_json::from_str::<SpanId>("\"a1b2c3d4e5f6071\"").is_err());
+    }
+
+    #[test]
+    fn event_ids_are_v4_uuids() {
+        let id = EventId::new();
+        assert_eq!(id.as_uuid().get_version_num(), 4);
+        assert_ne!(id, EventId::new());
     }
 
     #[test]
