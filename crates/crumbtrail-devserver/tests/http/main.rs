@@ -4,6 +4,7 @@
 
 mod api;
 mod auth;
+mod browser;
 mod common;
 mod faults;
 mod ingest;
