@@ -20,11 +20,10 @@ pub enum InitError {
     /// The DSN is not valid; the message says what is wrong with it.
     #[error("invalid DSN: {0}")]
     InvalidDsn(#[from] DsnError),
-    /// A DSN was given but no transport can carry events to it.
-    #[error(
-        "no transport for DSN {0}: this build has no HTTP transport yet; set `ClientOptions::transport`"
-    )]
-    NoTransport(String),
+    /// The HTTP transport for the DSN could not be built; the message says why (e.g. an
+    /// invalid `http_proxy` / `https_proxy` URL).
+    #[error("cannot build the HTTP transport: {0}")]
+    Transport(String),
 }
 
 /// What the background sender needs: shared between the client and the sender thread.
@@ -129,16 +128,25 @@ pub struct Client {
 impl Client {
     /// Creates a client and starts its background sender.
     ///
-    /// Fails if the DSN is invalid, or if a DSN is given but no transport can reach it.
+    /// A DSN without a `transport` of your own sends over HTTP ([`HttpTransport`](crate::HttpTransport)).
+    /// Fails if the DSN is invalid, or if that transport cannot be built (an invalid proxy URL).
     ///
     /// ```
-    /// use crumbtrail_core::{Client, ClientOptions};
+    /// use crumbtrail_core::{Client, ClientOptions, InitError};
     /// let err = Client::new(ClientOptions {
     ///     dsn: Some("https://host/1".into()),
     ///     ..Default::default()
     /// })
     /// .unwrap_err();
     /// assert!(err.to_string().contains("public key"));
+    ///
+    /// let err = Client::new(ClientOptions {
+    ///     dsn: Some("https://key@o1.ingest.sentry.io/7".into()),
+    ///     https_proxy: Some("http://[::1".into()),
+    ///     ..Default::default()
+    /// })
+    /// .unwrap_err();
+    /// assert!(matches!(err, InitError::Transport(_)));
     /// ```
     pub fn new(mut options: ClientOptions) -> Result<Client, InitError> {
         let dsn = match options.dsn.as_deref() {
@@ -150,7 +158,7 @@ impl Client {
             .min(crumbtrail_protocol::limits::MAX_BREADCRUMBS_CEILING);
         let transport = match (&options.transport, &dsn) {
             (Some(t), _) => Arc::clone(t),
-            (None, Some(dsn)) => return Err(InitError::NoTransport(dsn.to_string())),
+            (None, Some(dsn)) => crate::http::factory(dsn, &options)?,
             (None, None) => {
                 let noop: TransportFactory =
                     Arc::new(|| Arc::new(crate::transport::NoopTransport) as _);

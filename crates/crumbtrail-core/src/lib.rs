@@ -29,6 +29,7 @@ mod capture;
 mod client;
 mod discard;
 mod hint;
+mod http;
 mod hub;
 mod options;
 mod pii;
@@ -53,6 +54,7 @@ pub use capture::{
 pub use client::{Client, InitError};
 pub use discard::Discards;
 pub use hint::{BreadcrumbHint, EventHint};
+pub use http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HttpTransport};
 pub use hub::configure_global_scope;
 pub use options::{
     BeforeBreadcrumb, BeforeSend, ClientOptions, DEFAULT_MAX_BREADCRUMB_BYTES, ErrorSampler,

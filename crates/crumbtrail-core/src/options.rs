@@ -94,8 +94,31 @@ pub struct ClientOptions {
     pub shutdown_timeout: Duration,
     /// The most captures queued for the background sender; more are dropped and counted.
     pub transport_queue_size: usize,
-    /// Builds the transport (default: HTTP to the DSN).
+    /// Builds the transport (default: [`HttpTransport`](crate::HttpTransport) to the DSN).
+    /// With a transport of your own, the HTTP options below are not used.
     pub transport: Option<TransportFactory>,
+    /// The proxy for a DSN with `http://`, and for `https://` unless `https_proxy` is set,
+    /// e.g. `http://proxy.internal:3128` (credentials as `http://user:pass@host:port`).
+    /// `None` (the default) lets reqwest read `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` /
+    /// `NO_PROXY` (or their lowercase forms) from the environment; `Some("")` turns proxies
+    /// off, environment included. A proxy set here is used for every request; the
+    /// environment, `NO_PROXY` included, is then not read. `http://` and `https://` proxies
+    /// work; SOCKS does not (reqwest is built without it).
+    pub http_proxy: Option<String>,
+    /// The proxy for a DSN with `https://` (requests are tunnelled with `CONNECT`); falls back
+    /// to `http_proxy`, then to the environment. `Some("")` turns proxies off.
+    pub https_proxy: Option<String>,
+    /// How long opening a connection (TCP and TLS, or to the proxy) may take (default 5 s).
+    pub connect_timeout: Duration,
+    /// How long one request may take, connecting and reading the answer included (default
+    /// 30 s). After it the envelope is counted as lost (`network_error`). Applies to a
+    /// `reqwest_client` of your own too.
+    pub request_timeout: Duration,
+    /// A `reqwest::Client` of your own for the HTTP transport (custom root certificates, a
+    /// local address, ...). Its own proxy, connect-timeout and TLS settings are used instead of
+    /// the options above; `request_timeout` still bounds each request. Its connections to the
+    /// Sentry host run on crumbtrail's sender thread.
+    pub reqwest_client: Option<reqwest::Client>,
     /// Reports client-side losses to the server (default true).
     pub send_client_reports: bool,
     /// Logs what the SDK does and drops, through `tracing`-free stderr lines.
@@ -132,6 +155,11 @@ impl Default for ClientOptions {
             shutdown_timeout: Duration::from_secs(2),
             transport_queue_size: 1000,
             transport: None,
+            http_proxy: None,
+            https_proxy: None,
+            connect_timeout: crate::http::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: crate::http::DEFAULT_REQUEST_TIMEOUT,
+            reqwest_client: None,
             send_client_reports: true,
             debug: false,
             default_integrations: true,

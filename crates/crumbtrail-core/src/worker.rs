@@ -261,10 +261,14 @@ impl Limits {
     /// nothing is left to send.
     fn admit(&self, mut envelope: Envelope, ctx: &ClientCtx) -> Option<Envelope> {
         let items = std::mem::take(&mut envelope.items);
+        let reports = reports_in(&items);
         let (kept, dropped) = self.lock().filter_items(items, Instant::now());
         for (category, quantity) in dropped {
             ctx.discards
                 .record(DiscardReason::RatelimitBackoff, category, quantity);
+        }
+        if !reports.is_empty() && reports_in(&kept).is_empty() {
+            restore(ctx, reports);
         }
         if kept.is_empty() {
             ctx.debug(format_args!(
@@ -284,6 +288,8 @@ async fn send(ctx: &ClientCtx, transport: &dyn Transport, limits: &Limits, envel
         .iter()
         .flat_map(|i| i.discard_quantities())
         .collect();
+    // A client report that does not get through puts its counts back for the next one.
+    let reports = reports_in(&envelope.items);
     let lost = |reason: DiscardReason| {
         for (category, quantity) in &losses {
             ctx.discards
@@ -304,18 +310,41 @@ async fn send(ctx: &ClientCtx, transport: &dyn Transport, limits: &Limits, envel
             );
             match status {
                 200..=299 => {}
-                429 => ctx.debug(format_args!("rate limited by the server (HTTP 429)")),
+                429 => {
+                    ctx.debug(format_args!("rate limited by the server (HTTP 429)"));
+                    restore(ctx, reports);
+                }
                 _ => {
                     ctx.debug(format_args!(
                         "the server rejected an envelope: HTTP {status}"
                     ));
                     lost(DiscardReason::SendError);
+                    restore(ctx, reports);
                 }
             }
         }
         SendOutcome::NetworkError(e) => {
             ctx.debug(format_args!("could not send an envelope: {e}"));
             lost(DiscardReason::NetworkError);
+            restore(ctx, reports);
+        }
+    }
+}
+
+/// The client reports among `items`.
+fn reports_in(items: &[crumbtrail_protocol::Item]) -> Vec<crumbtrail_protocol::ClientReport> {
+    items
+        .iter()
+        .filter(|i| i.ty() == &crumbtrail_protocol::ItemType::ClientReport)
+        .filter_map(|i| i.decode_json().ok())
+        .collect()
+}
+
+/// Puts the counts of undelivered client reports back, so the next report carries them.
+fn restore(ctx: &ClientCtx, reports: Vec<crumbtrail_protocol::ClientReport>) {
+    for report in reports {
+        for d in report.discarded_events {
+            ctx.discards.record(d.reason, d.category, d.quantity);
         }
     }
 }

@@ -14,8 +14,12 @@ fn chromium() -> Option<PathBuf> {
         .map(PathBuf::from)
         .into_iter()
         .chain(
-            ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-                .map(PathBuf::from),
+            [
+                "/usr/bin/chromium",
+                "/usr/bin/chromium-browser",
+                "/usr/bin/google-chrome",
+            ]
+            .map(PathBuf::from),
         )
         .find(|p| p.is_file())
 }
@@ -29,7 +33,10 @@ async fn chromium_finds_the_breadcrumb_timeline_in_the_dom() {
     let server = start().await;
     let event = sample_event("checkout failed");
     let crumbs = event.breadcrumbs.as_ref().unwrap().values.len();
-    assert_eq!(post_envelope(&server, event_envelope(&event)).await.status, 200);
+    assert_eq!(
+        post_envelope(&server, event_envelope(&event)).await.status,
+        200
+    );
 
     let profile = std::env::temp_dir().join(format!(
         "crumbtrail-chromium-{}-{}",
