@@ -128,6 +128,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
     for request in requests {
         request.await?;
     }
+    // A background job that panics: the panic hook (installed by `init`) sends a fatal event
+    // with the job's trail before the panic goes on.
+    let job = crumbtrail::spawn(crumbtrail::with_isolation_scope(
+        |scope| scope.set_tag("job", "inventory-sync"),
+        async {
+            log("inventory sync: 0 of 3 warehouses answered".to_owned());
+            let warehouses: Vec<&str> = Vec::new();
+            println!("  [job] first warehouse: {}", warehouses[0]); // panics
+        },
+    ));
+    assert!(job.await.is_err_and(|e| e.is_panic()));
     crumbtrail::capture_message("quickstart finished", Level::Info);
 
     // Deliver everything before exiting.
@@ -135,7 +146,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("close: everything delivered = {delivered}\n");
 
     if let Some(server) = devserver {
-        let events = server.events();
+        let mut events = server.events();
+        events.sort_by_key(|e| e.event.timestamp);
         println!("the devserver received {} events:\n", events.len());
         for received in events {
             println!("{}", render_event(&received.event));

@@ -45,12 +45,24 @@ pub fn capture_event(event: Event) -> Option<EventId> {
 
 /// [`capture_event`] with a hint for `before_send` and the processors.
 pub fn capture_event_with_hint(event: Event, hint: EventHint) -> Option<EventId> {
+    capture_full(event, hint, None)
+}
+
+/// [`capture_event`] with a stack the caller captured (unresolved: `Backtrace::force_capture`
+/// only walks the stack). Symbols are resolved on the background sender; the frames go on the
+/// newest exception, or on the current thread when the event has none. The panic handler uses
+/// this.
+pub fn capture_event_with_backtrace(event: Event, backtrace: Backtrace) -> Option<EventId> {
+    capture_full(event, EventHint::default(), Some(backtrace))
+}
+
+fn capture_full(event: Event, hint: EventHint, backtrace: Option<Backtrace>) -> Option<EventId> {
     if !hub::is_active() {
         return None;
     }
     hub::with_hub(|hub| {
         let client = Arc::clone(hub::resolve_client(hub)?);
-        capture_with(&client, event, hint, Arc::clone(hub))
+        capture_with(&client, event, hint, Arc::clone(hub), backtrace)
     })
 }
 
@@ -94,7 +106,7 @@ pub fn event_from_error<E: Error + ?Sized>(error: &E) -> Event {
     let mut newest_first = vec![exception_for(error, Some(std::any::type_name::<E>()))];
     let mut source = error.source();
     while let Some(err) = source {
-        newest_first.push(exception_for(err, None));
+        newest_first.push(source_exception(err));
         source = err.source();
         if newest_first.len() >= 32 {
             break; // a cycle or an absurd chain
@@ -115,6 +127,30 @@ fn exception_for<E: Error + ?Sized>(err: &E, type_name: Option<&str>) -> Excepti
         .map(short_type_name)
         .unwrap_or_else(|| debug_type_name(err));
     Exception::new(ty, err.to_string())
+}
+
+/// A source error's type name: known standard types by downcasting, else a guess.
+fn source_exception(err: &(dyn Error + 'static)) -> Exception {
+    macro_rules! known {
+        ($($ty:ty),*) => {
+            $(if err.is::<$ty>() {
+                return exception_for(err, Some(std::any::type_name::<$ty>()));
+            })*
+        };
+    }
+    known!(
+        std::io::Error,
+        std::fmt::Error,
+        std::num::ParseIntError,
+        std::num::ParseFloatError,
+        std::num::TryFromIntError,
+        std::str::Utf8Error,
+        std::string::FromUtf8Error,
+        std::net::AddrParseError,
+        std::time::SystemTimeError,
+        serde_json::Error
+    );
+    exception_for(err, None)
 }
 
 /// `std::io::error::Error` → `std::io::Error`-ish: the path without private module names is
@@ -158,6 +194,7 @@ pub(crate) fn capture_with(
     mut event: Event,
     hint: EventHint,
     hub: Arc<Hub>,
+    backtrace: Option<Backtrace>,
 ) -> Option<EventId> {
     let options = &client.ctx.options;
     let rate = match &options.error_sampler {
@@ -175,8 +212,9 @@ pub(crate) fn capture_with(
         event.event_id = EventId::new();
     }
     let id = event.event_id;
-    let backtrace =
-        (options.attach_stacktrace && event.exception.is_none()).then(Backtrace::force_capture);
+    let backtrace = backtrace.or_else(|| {
+        (options.attach_stacktrace && event.exception.is_none()).then(Backtrace::force_capture)
+    });
     let pending = PendingCapture {
         event,
         hint,
@@ -219,7 +257,7 @@ mod tests {
         let values = &event.exception.unwrap().values;
         assert_eq!(values.len(), 2);
         assert_eq!(values[0].value.as_deref(), Some("reset by peer"));
-        assert_eq!(values[0].ty.as_deref(), Some("Custom"));
+        assert_eq!(values[0].ty.as_deref(), Some("std::io::error::Error"));
         assert_eq!(values[1].value.as_deref(), Some("checkout failed"));
         assert!(values[1].ty.as_deref().unwrap().ends_with("Outer"));
         let top = values[1].mechanism.as_ref().unwrap();

@@ -48,8 +48,8 @@ pub use breadcrumbs::{
     IntoBreadcrumb, add_breadcrumb, add_breadcrumb_with_hint, add_breadcrumb_with_processor,
 };
 pub use capture::{
-    capture_error, capture_event, capture_event_with_hint, capture_message, event_from_error,
-    last_event_id,
+    capture_error, capture_event, capture_event_with_backtrace, capture_event_with_hint,
+    capture_message, event_from_error, last_event_id,
 };
 pub use client::{Client, InitError};
 pub use discard::Discards;

@@ -26,10 +26,18 @@ const NOT_IN_APP: &[&str] = &[
 /// Frames that may sit between the SDK's own frames on its capture path.
 const GLUE: &[&str] = &["std::", "core::", "alloc::", "tokio::", "<"];
 
-/// Puts the caller's stack on the event as the current thread (PROTOCOL.md §4.5).
+/// Puts the caller's stack on the newest exception, or as the current thread when the event
+/// has no exception (PROTOCOL.md §4.4, §4.5).
 pub(crate) fn attach(event: &mut Event, backtrace: &Backtrace, options: &ClientOptions) {
     let frames = parse(&format!("{backtrace:?}"), options);
     if frames.is_empty() {
+        return;
+    }
+    let newest = event.exception.as_mut().and_then(|e| e.values.last_mut());
+    if let Some(exception) = newest {
+        if exception.stacktrace.is_none() {
+            exception.stacktrace = Some(Stacktrace::from_frames(frames));
+        }
         return;
     }
     let thread = Thread {

@@ -27,6 +27,12 @@ pub fn init(options: impl Into<ClientOptions>) -> Result<ClientInitGuard, InitEr
     if disabled {
         return Ok(ClientInitGuard { client: None });
     }
+    #[cfg(feature = "panic")]
+    if options.default_integrations {
+        options
+            .integrations
+            .push(std::sync::Arc::new(crumbtrail_panic::PanicIntegration));
+    }
     let client = Client::new(options)?;
     crumbtrail_core::set_global_client(Some(client.clone()));
     Ok(ClientInitGuard {

@@ -25,4 +25,9 @@
 mod init;
 
 pub use crumbtrail_core::*;
+
+/// Panics as fatal events (feature `panic`, on by default; `init` installs the hook unless
+/// `default_integrations` is off).
+#[cfg(feature = "panic")]
+pub use crumbtrail_panic as panic;
 pub use init::{ClientInitGuard, close, flush, init};
