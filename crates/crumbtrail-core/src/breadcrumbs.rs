@@ -112,7 +112,7 @@ fn record<B: IntoBreadcrumb>(
             }
         }
         let size = estimate_size(&crumb);
-        let tail = Arc::make_mut(hub).isolation.crumbs.push(
+        Arc::make_mut(hub).isolation.crumbs.push(
             CrumbEntry {
                 crumb,
                 recorded_at,
@@ -122,9 +122,5 @@ fn record<B: IntoBreadcrumb>(
             max,
             max_bytes,
         );
-        if let (Some(tail), Some(client)) = (tail, hub.client_ref()) {
-            // Freed on the sender thread (or here, if it is gone).
-            let _ = client.sender.reclaim.send(tail);
-        }
     });
 }

@@ -99,6 +99,40 @@ pub fn capture_error<E: Error + ?Sized>(error: &E) -> Option<EventId> {
     capture_event_with_hint(event, hint)
 }
 
+/// Captures an `anyhow::Error` with its whole chain (contexts and causes), oldest first
+/// (feature `anyhow`).
+///
+/// ```
+/// let err = anyhow::anyhow!("disk on fire").context("saving the cart");
+/// crumbtrail_core::capture_anyhow(&err);
+/// ```
+#[cfg(feature = "anyhow")]
+pub fn capture_anyhow(error: &anyhow::Error) -> Option<EventId> {
+    if !hub::is_active() {
+        return None;
+    }
+    let mut newest_first: Vec<Exception> = error.chain().map(source_exception).collect();
+    newest_first.truncate(32);
+    if let Some(top) = newest_first.first_mut() {
+        if top.ty.as_deref().is_none_or(|t| t == "Error") {
+            top.ty = Some("anyhow::Error".to_owned());
+        }
+    }
+    let mut values = Exception::chain(newest_first);
+    if let Some(top) = values.last_mut().and_then(|e| e.mechanism.as_mut()) {
+        top.handled = Some(true);
+    }
+    let mut event = Event::new();
+    event.exception = Some(values.into());
+    capture_event_with_hint(
+        event,
+        EventHint {
+            error_type: Some("anyhow::Error"),
+            data: None,
+        },
+    )
+}
+
 /// The event for an error: one exception per link of the `source()` chain, oldest first, with
 /// the mechanism ids of a chain (PROTOCOL.md §4.3). The outermost error is `handled`, with
 /// mechanism `generic`.

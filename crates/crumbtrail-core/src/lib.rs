@@ -47,6 +47,8 @@ pub use bind::{
 pub use breadcrumbs::{
     IntoBreadcrumb, add_breadcrumb, add_breadcrumb_with_hint, add_breadcrumb_with_processor,
 };
+#[cfg(feature = "anyhow")]
+pub use capture::capture_anyhow;
 pub use capture::{
     capture_error, capture_event, capture_event_with_backtrace, capture_event_with_hint,
     capture_message, event_from_error, last_event_id,

@@ -19,7 +19,6 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use crate::assemble::assemble;
 use crate::capture::PendingCapture;
 use crate::client::ClientCtx;
-use crate::scope::CrumbTail;
 use crate::transport::{SendOutcome, Transport};
 
 /// How many envelopes may be in flight at once, so one slow request does not hold up the rest.
@@ -60,8 +59,6 @@ pub(crate) enum Control {
 pub(crate) struct SenderHandle {
     pub(crate) data: mpsc::Sender<Work>,
     pub(crate) control: mpsc::UnboundedSender<Control>,
-    /// Breadcrumbs cut off a trail, freed on the sender thread instead of the caller's.
-    pub(crate) reclaim: mpsc::UnboundedSender<CrumbTail>,
 }
 
 /// Starts the sender thread. If the thread cannot start, the returned handle's channels are
@@ -69,7 +66,6 @@ pub(crate) struct SenderHandle {
 pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
     let (data_tx, data_rx) = mpsc::channel(queue_size.max(1));
     let (control_tx, control_rx) = mpsc::unbounded_channel();
-    let (reclaim_tx, reclaim_rx) = mpsc::unbounded_channel();
     let spawned = std::thread::Builder::new()
         .name("crumbtrail-sender".into())
         .spawn(move || {
@@ -83,7 +79,7 @@ pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
                     return;
                 }
             };
-            rt.block_on(run(ctx, data_rx, control_rx, reclaim_rx));
+            rt.block_on(run(ctx, data_rx, control_rx));
         });
     if spawned.is_err() {
         // The receivers were moved into the closure and dropped with it: sends now fail.
@@ -91,7 +87,6 @@ pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
     SenderHandle {
         data: data_tx,
         control: control_tx,
-        reclaim: reclaim_tx,
     }
 }
 
@@ -129,7 +124,6 @@ async fn run(
     ctx: Arc<ClientCtx>,
     mut data_rx: mpsc::Receiver<Work>,
     mut control_rx: mpsc::UnboundedReceiver<Control>,
-    mut reclaim_rx: mpsc::UnboundedReceiver<CrumbTail>,
 ) {
     let transport = (ctx.transport)();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -231,7 +225,6 @@ async fn run(
             },
             Some(seq) = done_rx.recv() => progress.complete(seq),
             _ = sleep_until(next_deadline), if next_deadline.is_some() => {}
-            Some(tail) = reclaim_rx.recv() => drop(tail),
             work = data_rx.recv(), if can_take => match work {
                 None => data_open = false,
                 Some(work) => {

@@ -16,7 +16,7 @@ use crumbtrail_protocol::{Breadcrumb, Context, Event, Level, User};
 use serde_json::{Map, Value};
 
 pub use crumbs::CrumbProcessor;
-pub(crate) use crumbs::{CrumbEntry, CrumbList, CrumbTail, estimate_size};
+pub(crate) use crumbs::{CrumbEntry, CrumbList, estimate_size};
 pub use propagation::PropagationContext;
 
 /// A function that may change or drop an event (`None` drops it, counted as
@@ -197,7 +197,7 @@ impl Scope {
             crumb.timestamp = Some(crumbtrail_protocol::timestamp::now());
         }
         let size = estimate_size(&crumb);
-        let _tail = self.crumbs.push(
+        self.crumbs.push(
             CrumbEntry {
                 crumb,
                 recorded_at: None,

@@ -1,0 +1,202 @@
+//! Outgoing trace headers: `sentry-trace`, `baggage` and, when asked for, `traceparent`
+//! (PROTOCOL.md §9.3, §9.5).
+
+use crumbtrail_core::protocol::{
+    BAGGAGE_HEADER, DynamicSamplingContext, SENTRY_TRACE_HEADER, SentryTrace, SpanId,
+    TRACEPARENT_HEADER, TraceId, TraceParent, merge_baggage,
+};
+use crumbtrail_core::{Client, configure_scope};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+const SENTRY_TRACE: HeaderName = HeaderName::from_static(SENTRY_TRACE_HEADER);
+const BAGGAGE: HeaderName = HeaderName::from_static(BAGGAGE_HEADER);
+const TRACEPARENT: HeaderName = HeaderName::from_static(TRACEPARENT_HEADER);
+
+/// What an outgoing request carries of the current unit of work's trace.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OutgoingTrace {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) sampled: Option<bool>,
+    pub(crate) dsc: DynamicSamplingContext,
+}
+
+impl OutgoingTrace {
+    /// The trace of the current scope, with its frozen DSC if it came in from elsewhere, else a
+    /// DSC built from the trace id, the DSN and the client's release and environment (as the
+    /// `trace` envelope header is). `None` when the scope has no trace.
+    pub(crate) fn current(client: &Client) -> Option<OutgoingTrace> {
+        let (trace_id, span_id, sampled, frozen) = configure_scope(|scope| {
+            scope
+                .propagation_context()
+                .map(|p| (p.trace_id, p.span_id, p.sampled, p.dsc.clone()))
+        })?;
+        let dsc = frozen.unwrap_or_else(|| head_dsc(client, trace_id, sampled));
+        Some(OutgoingTrace {
+            trace_id,
+            span_id,
+            sampled,
+            dsc,
+        })
+    }
+
+    /// Sets `sentry-trace` (and `traceparent` when `traceparent` is true), replacing any the
+    /// request had, and merges the Sentry entries into its `baggage`, keeping third-party
+    /// members and replacing `sentry-*` ones. Several `baggage` headers become one.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap, traceparent: bool) {
+        let sentry_trace = SentryTrace::new(self.trace_id, self.span_id, self.sampled);
+        if let Ok(value) = HeaderValue::from_str(&sentry_trace.to_header_value()) {
+            headers.insert(SENTRY_TRACE, value);
+        }
+        if traceparent {
+            let value = TraceParent::from(sentry_trace).to_header_value();
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(TRACEPARENT, value);
+            }
+        }
+        let existing: Vec<&str> = headers
+            .get_all(&BAGGAGE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let existing = (!existing.is_empty()).then(|| existing.join(","));
+        let merged = merge_baggage(existing.as_deref(), &self.dsc);
+        match merged {
+            Some(merged) => {
+                // Percent-encoded entries and already-valid third-party ones always form a
+                // valid value; if not, the caller's header is kept as written.
+                if let Ok(value) = HeaderValue::from_str(&merged) {
+                    headers.insert(BAGGAGE, value);
+                }
+            }
+            // Nothing left once stale sentry entries are dropped: send no header.
+            None => {
+                headers.remove(BAGGAGE);
+            }
+        }
+    }
+}
+
+/// The DSC of a trace that started here (§9.5).
+fn head_dsc(client: &Client, trace_id: TraceId, sampled: Option<bool>) -> DynamicSamplingContext {
+    let mut dsc = DynamicSamplingContext::new();
+    dsc.set_trace_id(trace_id);
+    if let Some(dsn) = client.dsn() {
+        dsc.public_key = Some(dsn.public_key().to_owned());
+        dsc.org_id = dsn.org_id().map(|id| id.to_string());
+    }
+    let options = client.options();
+    dsc.release = options.release.as_deref().map(str::to_owned);
+    dsc.environment = options.environment.as_deref().map(str::to_owned);
+    dsc.set_sampled(sampled);
+    dsc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE: &str = "4c79f60c11214eb38604f4ae0781bfb2";
+    const SPAN: &str = "a1b2c3d4e5f60718";
+
+    fn trace(sampled: Option<bool>, dsc: DynamicSamplingContext) -> OutgoingTrace {
+        OutgoingTrace {
+            trace_id: TRACE.parse().unwrap(),
+            span_id: SPAN.parse().unwrap(),
+            sampled,
+            dsc,
+        }
+    }
+
+    fn dsc(entries: &[(&str, &str)]) -> DynamicSamplingContext {
+        let mut dsc = DynamicSamplingContext::new();
+        for (k, v) in entries {
+            dsc.set(*k, *v);
+        }
+        dsc
+    }
+
+    fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+        headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[test]
+    fn sentry_trace_carries_the_decision_only_when_there_is_one() {
+        for (sampled, want) in [
+            (None, format!("{TRACE}-{SPAN}")),
+            (Some(true), format!("{TRACE}-{SPAN}-1")),
+            (Some(false), format!("{TRACE}-{SPAN}-0")),
+        ] {
+            let mut headers = HeaderMap::new();
+            trace(sampled, dsc(&[("trace_id", TRACE)])).apply(&mut headers, false);
+            assert_eq!(header(&headers, "sentry-trace"), Some(want.as_str()));
+            assert_eq!(header(&headers, "traceparent"), None);
+        }
+    }
+
+    #[test]
+    fn traceparent_only_when_asked_for() {
+        let mut headers = HeaderMap::new();
+        trace(Some(true), DynamicSamplingContext::new()).apply(&mut headers, true);
+        assert_eq!(
+            header(&headers, "traceparent"),
+            Some(format!("00-{TRACE}-{SPAN}-01").as_str())
+        );
+        let mut headers = HeaderMap::new();
+        trace(None, DynamicSamplingContext::new()).apply(&mut headers, true);
+        assert_eq!(
+            header(&headers, "traceparent"),
+            Some(format!("00-{TRACE}-{SPAN}-00").as_str())
+        );
+    }
+
+    #[test]
+    fn existing_trace_headers_are_replaced() {
+        let mut headers = HeaderMap::new();
+        headers.insert("sentry-trace", HeaderValue::from_static("stale"));
+        headers.insert("traceparent", HeaderValue::from_static("stale"));
+        trace(None, DynamicSamplingContext::new()).apply(&mut headers, true);
+        assert_eq!(headers.get_all("sentry-trace").iter().count(), 1);
+        assert_ne!(header(&headers, "sentry-trace"), Some("stale"));
+        assert_ne!(header(&headers, "traceparent"), Some("stale"));
+    }
+
+    #[test]
+    fn baggage_merges_keeping_third_party_and_replacing_sentry_entries() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "baggage",
+            HeaderValue::from_static("vendor=1, sentry-release=old"),
+        );
+        headers.append("baggage", HeaderValue::from_static("other=a%20b;prop"));
+        let ours = dsc(&[
+            ("trace_id", TRACE),
+            ("public_key", "pk"),
+            ("release", "shop@2"),
+        ]);
+        trace(None, ours).apply(&mut headers, false);
+        let values: Vec<_> = headers.get_all("baggage").iter().collect();
+        assert_eq!(values.len(), 1, "several baggage headers become one");
+        assert_eq!(
+            values[0].to_str().unwrap(),
+            format!(
+                "vendor=1,other=a%20b;prop,sentry-trace_id={TRACE},sentry-public_key=pk,sentry-release=shop%402"
+            )
+        );
+    }
+
+    #[test]
+    fn baggage_is_left_out_when_there_is_nothing_to_send() {
+        let mut headers = HeaderMap::new();
+        trace(None, DynamicSamplingContext::new()).apply(&mut headers, false);
+        assert!(headers.get("baggage").is_none());
+        // An empty frozen DSC (a continued trace without sentry entries) strips stale ones.
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "baggage",
+            HeaderValue::from_static("sentry-release=x,vendor=1"),
+        );
+        trace(None, DynamicSamplingContext::new()).apply(&mut headers, false);
+        assert_eq!(header(&headers, "baggage"), Some("vendor=1"));
+    }
+}
