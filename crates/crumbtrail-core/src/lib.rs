@@ -80,6 +80,22 @@ pub fn global_client() -> Option<Client> {
     hub::global_client().map(|inner| Client { inner })
 }
 
+/// The trace the current unit of work belongs to: the `with_scope` layer's, else the
+/// isolation scope's. `None` when the SDK is disabled. Integrations use it for outgoing
+/// `sentry-trace` / `baggage` headers.
+pub fn propagation_context() -> Option<PropagationContext> {
+    if !hub::is_active() {
+        return None;
+    }
+    hub::with_hub(|hub| {
+        hub.current
+            .as_ref()
+            .and_then(|s| s.propagation_context())
+            .or_else(|| hub.isolation.propagation_context())
+            .cloned()
+    })
+}
+
 /// The client the current unit of work reports to, if any.
 pub fn current_client() -> Option<Client> {
     if !hub::is_active() {

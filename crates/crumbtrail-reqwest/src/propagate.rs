@@ -1,11 +1,11 @@
 //! Outgoing trace headers: `sentry-trace`, `baggage` and, when asked for, `traceparent`
 //! (PROTOCOL.md §9.3, §9.5).
 
+use crumbtrail_core::Client;
 use crumbtrail_core::protocol::{
     BAGGAGE_HEADER, DynamicSamplingContext, SENTRY_TRACE_HEADER, SentryTrace, SpanId,
     TRACEPARENT_HEADER, TraceId, TraceParent, merge_baggage,
 };
-use crumbtrail_core::{Client, configure_scope};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 const SENTRY_TRACE: HeaderName = HeaderName::from_static(SENTRY_TRACE_HEADER);
@@ -26,11 +26,8 @@ impl OutgoingTrace {
     /// DSC built from the trace id, the DSN and the client's release and environment (as the
     /// `trace` envelope header is). `None` when the scope has no trace.
     pub(crate) fn current(client: &Client) -> Option<OutgoingTrace> {
-        let (trace_id, span_id, sampled, frozen) = configure_scope(|scope| {
-            scope
-                .propagation_context()
-                .map(|p| (p.trace_id, p.span_id, p.sampled, p.dsc.clone()))
-        })?;
+        let p = crumbtrail_core::propagation_context()?;
+        let (trace_id, span_id, sampled, frozen) = (p.trace_id, p.span_id, p.sampled, p.dsc);
         let dsc = frozen.unwrap_or_else(|| head_dsc(client, trace_id, sampled));
         Some(OutgoingTrace {
             trace_id,
