@@ -1,2 +1,455 @@
-//! (being written)
+//! crumbtrail for tower servers: a [`Layer`] for hyper 1 and axum 0.8 that gives every request
+//! its own scope and reports what happened in it.
+//!
+//! For each request, [`CrumbtrailLayer`]:
+//!
+//! * runs the rest of the stack in a new **isolation scope**
+//!   ([`with_isolation_scope`](crumbtrail_core::with_isolation_scope)), so the breadcrumbs,
+//!   tags and user of one request never reach another, whatever the order of the layers. The
+//!   request's trail starts empty; layers *outside* this one run in the connection's scope:
+//!   their breadcrumbs are in no request's trail, and scope changes they make stay on the
+//!   connection (put the layer outermost if those should belong to the request);
+//! * puts the **request interface** on every event captured in that scope: URL, method, query
+//!   string and headers. Cookies, `Authorization`, `Proxy-Authorization`, `X-Api-Key`, the
+//!   client-IP headers (`X-Forwarded-For`, `X-Real-IP`, `Forwarded`, ...) and the peer address
+//!   (`env.REMOTE_ADDR`, from axum's `ConnectInfo<SocketAddr>` or a `SocketAddr` request
+//!   extension) are collected only with `send_default_pii`. Bodies are not collected;
+//! * names the **transaction** `METHOD /route` from axum's `MatchedPath` (feature `axum`), else
+//!   `METHOD /path`;
+//! * **continues the incoming trace** from `sentry-trace` (or W3C `traceparent`) and `baggage`:
+//!   the incoming trace id, the caller's span as parent, a new span id, the incoming sampling
+//!   decision, and the dynamic sampling context frozen from the `sentry-` baggage entries
+//!   (empty when there are none). Without those headers each request starts a new trace;
+//! * records an **incoming-request breadcrumb** (type `http`, category `http.server`) with
+//!   the method, URL, status, reason and `duration_ms` when the response is ready;
+//! * captures **5xx responses** as error events ([`capture_server_errors`], on by default);
+//! * catches **panics** of the inner service, captures them as fatal events (exception
+//!   `panic`, mechanism [`MECHANISM`], `handled: false`) and answers `500` instead
+//!   ([`catch_panics`], on by default): the server keeps serving.
+//!
+//! [`capture_server_errors`]: CrumbtrailLayer::capture_server_errors
+//! [`catch_panics`]: CrumbtrailLayer::catch_panics
+//!
+//! With axum, add the layer with `Router::layer` **after** the routes (it wraps the routes
+//! that exist when it is added; `MatchedPath` is known only there):
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use crumbtrail_tower::CrumbtrailLayer;
+//!
+//! async fn user(axum::extract::Path(id): axum::extract::Path<u32>) -> String {
+//!     crumbtrail_core::add_breadcrumb(
+//!         crumbtrail_core::Breadcrumb::new().with_message(format!("loading user {id}")),
+//!     );
+//!     format!("user {id}")
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let app = Router::new()
+//!     .route("/users/{id}", get(user))
+//!     .layer(CrumbtrailLayer::new());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(
+//!     listener,
+//!     app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+//! )
+//! .await
+//! # }
+//! ```
+//!
+//! With plain hyper, wrap a tower service and hand it to hyper with
+//! `hyper_util::service::TowerToHyperService`:
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use hyper::{Request, Response, body::Incoming};
+//! use hyper_util::rt::TokioIo;
+//! use hyper_util::service::TowerToHyperService;
+//! use tower::ServiceBuilder;
+//!
+//! async fn hello(req: Request<Incoming>) -> Result<Response<String>, Infallible> {
+//!     Ok(Response::new(format!("hello from {}", req.uri().path())))
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! loop {
+//!     let (stream, peer) = listener.accept().await?;
+//!     let service = ServiceBuilder::new()
+//!         // the peer address, for env.REMOTE_ADDR (sent only with send_default_pii)
+//!         .map_request(move |mut req: Request<Incoming>| {
+//!             req.extensions_mut().insert(peer);
+//!             req
+//!         })
+//!         .layer(crumbtrail_tower::CrumbtrailLayer::new())
+//!         .service_fn(hello);
+//!     // crumbtrail_core::spawn: the connection task starts from the acceptor's scope.
+//!     crumbtrail_core::spawn(async move {
+//!         let _ = hyper::server::conn::http1::Builder::new()
+//!             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+//!             .await;
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! Which client the requests report to: the one given with [`CrumbtrailLayer::client`], else
+//! the one of the unit of work that polls the connection (bound with `bind_client`, inherited
+//! through `crumbtrail_core::spawn`), else the global one (`crumbtrail::init`). With none, the
+//! layer only calls the service (and still turns panics into 500s).
+//!
+//! What the layer sees ends when the response head is ready: a body that streams afterwards is
+//! polled by hyper outside the request's scope, and a panic while streaming it is not caught.
+//! Request-mode sessions (PROTOCOL.md §8.3) are not recorded: the core has no sessions yet.
 #![forbid(unsafe_code)]
+
+mod future;
+mod request;
+mod trace;
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crumbtrail_core::{Client, ScopeFutureExt, Scoped};
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use future::{IncomingRequest, MECHANISM, ResponseFuture};
+
+use future::Settings;
+use request::{Policy, RequestCtx};
+
+#[derive(Debug, Clone)]
+struct Config {
+    settings: Settings,
+    policy: Policy,
+    client: Option<Client>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            settings: Settings {
+                capture_server_errors: true,
+                catch_panics: true,
+                breadcrumbs: true,
+            },
+            policy: Policy {
+                continue_traces: true,
+            },
+            client: None,
+        }
+    }
+}
+
+/// A tower [`Layer`] that runs each request in its own scope and reports on it (see the
+/// [crate docs](crate) for everything it does).
+///
+/// ```
+/// use crumbtrail_tower::CrumbtrailLayer;
+///
+/// let layer = CrumbtrailLayer::new()
+///     .capture_server_errors(true) // 5xx responses become error events (default)
+///     .catch_panics(true); // panics become fatal events and 500 responses (default)
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CrumbtrailLayer {
+    config: Arc<Config>,
+}
+
+impl CrumbtrailLayer {
+    /// The layer with its defaults: every option on, reporting to the current client.
+    pub fn new() -> Self {
+        CrumbtrailLayer::default()
+    }
+
+    fn with(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Whether responses with a 5xx status (and services that fail without a response) are
+    /// captured as error events, with the response status in `contexts.response` (default
+    /// true). Turn it off when your handlers capture their own errors and you do not want a
+    /// second event for the 500 they return.
+    pub fn capture_server_errors(self, enabled: bool) -> Self {
+        self.with(|c| c.settings.capture_server_errors = enabled)
+    }
+
+    /// Whether panics of the inner service are caught (default true): the panic is captured
+    /// as a fatal event and the client gets an empty `500 Internal Server Error`. When the
+    /// client has the `panic` integration (the facade's default), its hook has already
+    /// captured the panic, with its stack, in the request's scope, so the layer does not
+    /// capture it again.
+    ///
+    /// With `false`, panics unwind through the layer untouched (hyper then drops the
+    /// connection). Panics cannot be caught under `panic = "abort"`.
+    pub fn catch_panics(self, enabled: bool) -> Self {
+        self.with(|c| c.settings.catch_panics = enabled)
+    }
+
+    /// Whether the incoming-request breadcrumb is recorded (default true). It lands in the
+    /// request's own trail, so it shows on the events captured after the response is ready:
+    /// the 5xx and panic events of this layer.
+    pub fn request_breadcrumbs(self, enabled: bool) -> Self {
+        self.with(|c| c.settings.breadcrumbs = enabled)
+    }
+
+    /// Whether incoming `sentry-trace` / `traceparent` / `baggage` headers are continued
+    /// (default true). Turn it off on a public edge whose callers' traces you do not want to
+    /// join: every request then starts a new trace.
+    pub fn continue_traces(self, enabled: bool) -> Self {
+        self.with(|c| c.policy.continue_traces = enabled)
+    }
+
+    /// Reports every request to `client`, each in a fresh scope of its own, instead of to the
+    /// client of the unit of work that polls the connection. Useful when the server runs
+    /// where that client is not bound (`axum::serve` spawns plain tokio tasks) and there is
+    /// no global client, as in tests.
+    pub fn client(self, client: Client) -> Self {
+        self.with(|c| c.client = Some(client))
+    }
+}
+
+impl<S> Layer<S> for CrumbtrailLayer {
+    type Service = CrumbtrailService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CrumbtrailService {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+/// The service [`CrumbtrailLayer`] wraps around yours.
+///
+/// It needs the inner service to be `Clone` (axum routers and `service_fn`s are): the ready
+/// service is moved into the response future and called on its first poll, inside the
+/// request's scope. The response body type must implement `Default` (axum's `Body`, `Full`,
+/// `Empty`, `String` do): a caught panic answers `500` with an empty body.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use http::{Request, Response};
+/// use tower::{Layer, ServiceExt, service_fn};
+/// use crumbtrail_tower::CrumbtrailLayer;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let service = CrumbtrailLayer::new().layer(service_fn(|_req: Request<()>| async {
+///     panic!("the handler blew up");
+///     #[allow(unreachable_code)]
+///     Ok::<_, Infallible>(Response::new(String::from("never")))
+/// }));
+/// let response = service.oneshot(Request::new(())).await.unwrap();
+/// assert_eq!(response.status(), 500);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CrumbtrailService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for CrumbtrailService<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    ResB: Default,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = Scoped<ResponseFuture<S, ReqB>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqB>) -> Self::Future {
+        // The service that was made ready goes with the request; a clone stays for the next.
+        let clone = self.inner.clone();
+        let service = std::mem::replace(&mut self.inner, clone);
+        let config = &*self.config;
+        let client = match &config.client {
+            Some(client) => Some(client.clone()),
+            None => crumbtrail_core::current_client(),
+        };
+        let ctx = client
+            .as_ref()
+            .map(|client| Box::new(RequestCtx::new(&request, client, config.policy)));
+        let future = ResponseFuture::new(service, request, ctx, config.settings);
+        match &config.client {
+            Some(client) => future.bind_client(client),
+            None => crumbtrail_core::with_isolation_scope(|_| {}, future),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::Arc;
+
+    use crumbtrail_core::{ClientOptions, Integration, Level, test};
+    use http::{Request, Response, StatusCode};
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+
+    fn get(path: &str) -> Request<()> {
+        Request::get(path).body(()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_service_error_is_captured_as_a_request_without_response() {
+        let service = CrumbtrailLayer::new().layer(service_fn(|_req: Request<()>| async {
+            Err::<Response<String>, _>(std::io::Error::other("backend gone"))
+        }));
+        let events = test::capture_events(async {
+            assert!(service.oneshot(get("/jobs/3")).await.is_err());
+        })
+        .await;
+        assert_eq!(events.len(), 1);
+        let event = &events[0];
+        assert_eq!(event.level, Level::Error);
+        assert_eq!(
+            event.message.as_deref(),
+            Some("GET /jobs/3 failed without a response")
+        );
+        assert!(event.contexts.get("response").is_none());
+        let crumb = &event.breadcrumbs.as_ref().unwrap().values[0];
+        assert_eq!(crumb.category.as_deref(), Some("http.server"));
+        assert_eq!(crumb.level, Level::Error);
+        assert!(!crumb.data.contains_key("status_code"));
+    }
+
+    #[tokio::test]
+    async fn with_the_panic_integration_the_layer_answers_500_but_leaves_the_report_to_its_hook() {
+        // Named like crumbtrail-panic's integration; no hook is installed in this test.
+        struct PanicHook;
+        impl Integration for PanicHook {
+            fn name(&self) -> &'static str {
+                "panic"
+            }
+        }
+        let service = CrumbtrailLayer::new().layer(service_fn(|_req: Request<()>| async {
+            if true {
+                panic!("reported by the hook");
+            }
+            Ok::<_, Infallible>(Response::new(String::new()))
+        }));
+        let options = ClientOptions {
+            integrations: vec![Arc::new(PanicHook)],
+            ..Default::default()
+        };
+        let events = test::capture_events_with(options, async {
+            let response = service.oneshot(get("/")).await.unwrap();
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        })
+        .await;
+        assert!(events.is_empty(), "{events:?}");
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_inner_services_call_is_caught_too() {
+        #[derive(Clone)]
+        struct PanicsInCall;
+        impl Service<Request<()>> for PanicsInCall {
+            type Response = Response<String>;
+            type Error = Infallible;
+            type Future = std::future::Ready<Result<Response<String>, Infallible>>;
+            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+                Poll::Ready(Ok(()))
+            }
+            fn call(&mut self, _: Request<()>) -> Self::Future {
+                panic!("in call");
+            }
+        }
+        let service = CrumbtrailLayer::new().layer(PanicsInCall);
+        let events = test::capture_events(async {
+            let response = service.oneshot(get("/")).await.unwrap();
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        })
+        .await;
+        assert_eq!(events.len(), 1);
+        let exception = &events[0].exception.as_ref().unwrap().values[0];
+        assert_eq!(exception.value.as_deref(), Some("in call"));
+        assert_eq!(events[0].level, Level::Fatal);
+    }
+
+    #[tokio::test]
+    async fn before_breadcrumb_sees_the_incoming_request_as_its_hint() {
+        let service = CrumbtrailLayer::new().layer(service_fn(|_req: Request<()>| async {
+            let mut response = Response::new(String::new());
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            Ok::<_, Infallible>(response)
+        }));
+        let options = ClientOptions {
+            before_breadcrumb: Some(Arc::new(|crumb, hint| {
+                match hint.get::<IncomingRequest>() {
+                    Some(req) if req.uri.path() == "/healthz" => None,
+                    Some(req) => {
+                        assert_eq!(req.status, Some(StatusCode::SERVICE_UNAVAILABLE));
+                        assert_eq!(req.uri.query(), Some("full=1"));
+                        Some(crumb.with_data("seen_by_hook", true))
+                    }
+                    None => Some(crumb),
+                }
+            })),
+            ..Default::default()
+        };
+        let events = test::capture_events_with(options, async {
+            for path in ["/healthz", "/orders?full=1"] {
+                service.clone().oneshot(get(path)).await.unwrap();
+            }
+        })
+        .await;
+        assert_eq!(events.len(), 2);
+        for event in &events {
+            let crumbs = event.breadcrumbs.as_ref().map_or(0, |b| b.values.len());
+            match event.transaction.as_deref() {
+                Some("GET /healthz") => assert_eq!(crumbs, 0),
+                Some("GET /orders") => {
+                    let crumb = &event.breadcrumbs.as_ref().unwrap().values[0];
+                    assert_eq!(crumb.data["seen_by_hook"], true);
+                    assert_eq!(crumb.data["status_code"], 503);
+                    assert_eq!(crumb.level, Level::Error);
+                }
+                other => panic!("unexpected transaction {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn breadcrumbs_and_trace_continuation_can_be_turned_off() {
+        let service = CrumbtrailLayer::new()
+            .request_breadcrumbs(false)
+            .continue_traces(false)
+            .layer(service_fn(|_req: Request<()>| async {
+                let mut response = Response::new(String::new());
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                Ok::<_, Infallible>(response)
+            }));
+        let events = test::capture_events(async {
+            let req = Request::get("/")
+                .header(
+                    "sentry-trace",
+                    "4c79f60c11214eb38604f4ae0781bfb2-a1b2c3d4e5f60718-1",
+                )
+                .body(())
+                .unwrap();
+            service.oneshot(req).await.unwrap();
+        })
+        .await;
+        assert_eq!(events.len(), 1);
+        assert!(events[0].breadcrumbs.is_none());
+        let trace = events[0].contexts.trace().unwrap();
+        assert_ne!(
+            trace.trace_id.to_string(),
+            "4c79f60c11214eb38604f4ae0781bfb2"
+        );
+        assert_eq!(trace.parent_span_id, None);
+    }
+}

@@ -1,0 +1,323 @@
+//! The response future: calls the inner service inside the request's scope, catches its
+//! panics, and reports the outcome (breadcrumb, 5xx event, panic event) when the response is
+//! ready.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crumbtrail_core::protocol::{Exception, Mechanism, ResponseContext, SpanStatus};
+use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Event, Level};
+use http::{Method, Request, Response, StatusCode, Uri};
+use tower_service::Service;
+
+use crate::request::RequestCtx;
+
+/// The mechanism of the panic events this layer captures.
+pub const MECHANISM: &str = "auto.http.tower";
+
+/// What the builder decided about reporting.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    pub(crate) capture_server_errors: bool,
+    pub(crate) catch_panics: bool,
+    pub(crate) breadcrumbs: bool,
+}
+
+/// What `before_breadcrumb` receives (through [`BreadcrumbHint::get`]) with the
+/// incoming-request breadcrumb.
+///
+/// ```
+/// use crumbtrail_core::{ClientOptions, Level};
+/// use crumbtrail_tower::IncomingRequest;
+/// use std::sync::Arc;
+///
+/// // Drop the breadcrumbs of health checks.
+/// let options = ClientOptions {
+///     before_breadcrumb: Some(Arc::new(|crumb, hint| match hint.get::<IncomingRequest>() {
+///         Some(req) if req.uri.path() == "/healthz" => None,
+///         _ => Some(crumb),
+///     })),
+///     ..Default::default()
+/// };
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct IncomingRequest {
+    /// The request method.
+    pub method: Method,
+    /// The URI as the client sent it (query string included).
+    pub uri: Uri,
+    /// The response status; `None` when the service failed without a response.
+    pub status: Option<StatusCode>,
+    /// From the call to the response being ready (the body may still be streaming).
+    pub duration: Duration,
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`CrumbtrailService`](crate::CrumbtrailService)'s responses (it runs
+    /// inside [`Scoped`](crumbtrail_core::Scoped), the request's own scope).
+    ///
+    /// The inner service is called when this future is first polled, so whatever the inner
+    /// layers do in their own `call` already runs in the request's scope.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct ResponseFuture<S: Service<Request<ReqB>>, ReqB> {
+        #[pin]
+        state: State<S, ReqB>,
+        // `None` when the SDK is disabled: the future only calls the service (and catches
+        // panics, so that the server behaves the same with and without a DSN).
+        ctx: Option<Box<RequestCtx>>,
+        settings: Settings,
+        started: Instant,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<S: Service<Request<ReqB>>, ReqB> {
+        NotCalled { call: Option<(S, Request<ReqB>)> },
+        Called { #[pin] fut: S::Future },
+        Done,
+    }
+}
+
+impl<S: Service<Request<ReqB>>, ReqB> ResponseFuture<S, ReqB> {
+    pub(crate) fn new(
+        service: S,
+        request: Request<ReqB>,
+        ctx: Option<Box<RequestCtx>>,
+        settings: Settings,
+    ) -> Self {
+        ResponseFuture {
+            state: State::NotCalled {
+                call: Some((service, request)),
+            },
+            ctx,
+            settings,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// Runs `f`, catching a panic when `catch` is set.
+fn guarded<R>(catch: bool, f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
+    if catch {
+        catch_unwind(AssertUnwindSafe(f))
+    } else {
+        Ok(f())
+    }
+}
+
+impl<S, ReqB, ResB> Future for ResponseFuture<S, ReqB>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: Default,
+{
+    type Output = Result<Response<ResB>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let catch = this.settings.catch_panics;
+        loop {
+            let polled = match this.state.as_mut().project() {
+                StateProj::NotCalled { call } => {
+                    // Polled after completion or after a panic in `call`: never panic.
+                    let Some((mut service, request)) = call.take() else {
+                        return Poll::Pending;
+                    };
+                    if let Some(ctx) = this.ctx.as_deref_mut() {
+                        crumbtrail_core::configure_scope(|scope| ctx.apply(scope));
+                    }
+                    match guarded(catch, move || service.call(request)) {
+                        Ok(fut) => {
+                            this.state.set(State::Called { fut });
+                            continue;
+                        }
+                        Err(panic) => Err(panic),
+                    }
+                }
+                StateProj::Called { fut } => match guarded(catch, || fut.poll(cx)) {
+                    Ok(Poll::Pending) => return Poll::Pending,
+                    Ok(Poll::Ready(result)) => Ok(result),
+                    Err(panic) => Err(panic),
+                },
+                StateProj::Done => return Poll::Pending,
+            };
+            this.state.set(State::Done);
+            let elapsed = this.started.elapsed();
+            let ctx = this.ctx.as_deref();
+            let settings = *this.settings;
+            return Poll::Ready(match polled {
+                Ok(result) => {
+                    if let Some(ctx) = ctx {
+                        let status = result.as_ref().ok().map(Response::status);
+                        report_outcome(ctx, settings, status, elapsed);
+                    }
+                    result
+                }
+                Err(panic) => {
+                    if let Some(ctx) = ctx {
+                        report_panic(ctx, settings, &*panic, elapsed);
+                    }
+                    // Dropped here, inside the layer: a payload whose drop panics is the
+                    // only way this can unwind, and it is the payload's own.
+                    drop(panic);
+                    let mut response = Response::new(ResB::default());
+                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    Ok(response)
+                }
+            });
+        }
+    }
+}
+
+/// The breadcrumb and, for a 5xx (or no response at all), the event.
+fn report_outcome(
+    ctx: &RequestCtx,
+    settings: Settings,
+    status: Option<StatusCode>,
+    elapsed: Duration,
+) {
+    if settings.breadcrumbs {
+        record_breadcrumb(ctx, status, elapsed);
+    }
+    if !settings.capture_server_errors {
+        return;
+    }
+    let message = match status {
+        Some(s) if s.is_server_error() => {
+            format!("{} responded {}", ctx.transaction, status_text(s))
+        }
+        Some(_) => return,
+        None => format!("{} failed without a response", ctx.transaction),
+    };
+    let mut event = Event::new();
+    event.level = Level::Error;
+    event.message = Some(message);
+    decorate(
+        &mut event,
+        status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        status.is_some(),
+    );
+    crumbtrail_core::capture_event(event);
+}
+
+/// The breadcrumb (the client gets a 500) and the fatal event.
+fn report_panic(ctx: &RequestCtx, settings: Settings, panic: &(dyn Any + Send), elapsed: Duration) {
+    let status = StatusCode::INTERNAL_SERVER_ERROR;
+    if settings.breadcrumbs {
+        record_breadcrumb(ctx, Some(status), elapsed);
+    }
+    if !ctx.report_panics {
+        return; // the panic hook captured it, in this request's scope, when it happened
+    }
+    let mut exception = Exception::new("panic", panic_message(panic));
+    let mut mechanism = Mechanism::new(MECHANISM);
+    mechanism.handled = Some(false);
+    exception.mechanism = Some(mechanism);
+    let mut event = Event::new();
+    event.level = Level::Fatal;
+    event.exception = Some(vec![exception].into());
+    decorate(&mut event, status, true);
+    crumbtrail_core::capture_event(event);
+}
+
+/// The response context and the request's trace context with its status.
+fn decorate(event: &mut Event, status: StatusCode, responded: bool) {
+    if responded {
+        event.contexts.insert(
+            "response",
+            ResponseContext {
+                status_code: Some(u64::from(status.as_u16())),
+                ..Default::default()
+            },
+        );
+    }
+    if let Some(mut trace) = crumbtrail_core::propagation_context().map(|p| p.trace_context()) {
+        trace.op = Some("http.server".to_owned());
+        trace.status = Some(SpanStatus::from_http_status(status.as_u16()));
+        event.contexts.insert("trace", trace);
+    }
+}
+
+/// The incoming-request breadcrumb: type `http`, category `http.server`, with the method, the
+/// URL (the query string only with `send_default_pii`), the status and the duration.
+fn record_breadcrumb(ctx: &RequestCtx, status: Option<StatusCode>, elapsed: Duration) {
+    let hint = IncomingRequest {
+        method: ctx.snapshot.method.clone(),
+        uri: ctx.uri.clone(),
+        status,
+        duration: elapsed,
+    };
+    let crumb = || {
+        let snapshot = &ctx.snapshot;
+        let mut crumb = Breadcrumb::new()
+            .with_type("http")
+            .with_category("http.server")
+            .with_origin(MECHANISM)
+            .with_data("method", snapshot.method.as_str())
+            .with_data("url", snapshot.url.as_str())
+            .with_data("duration_ms", elapsed.as_micros() as f64 / 1000.0);
+        if let (true, Some(query)) = (ctx.pii, &snapshot.query) {
+            crumb = crumb.with_data("http.query", query.as_str());
+        }
+        match status {
+            Some(status) => {
+                crumb.level = Breadcrumb::level_for_http_status(status.as_u16());
+                crumb = crumb.with_data("status_code", status.as_u16());
+                if let Some(reason) = status.canonical_reason() {
+                    crumb = crumb.with_data("reason", reason);
+                }
+            }
+            None => {
+                crumb.level = Level::Error;
+                crumb = crumb.with_message("failed without a response");
+            }
+        }
+        crumb
+    };
+    crumbtrail_core::add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
+}
+
+fn status_text(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+/// The panic's message: the `&str` or `String` payload, else a placeholder.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages_are_read_from_str_and_string_payloads() {
+        let p = std::panic::catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
+        assert_eq!(panic_message(&*p), "boom 1");
+        let p = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+        assert_eq!(panic_message(&*p), "static");
+        let p = std::panic::catch_unwind(|| std::panic::panic_any(7_u8)).unwrap_err();
+        assert_eq!(panic_message(&*p), "Box<dyn Any>");
+    }
+
+    #[test]
+    fn status_texts_name_the_reason() {
+        assert_eq!(status_text(StatusCode::BAD_GATEWAY), "502 Bad Gateway");
+        assert_eq!(status_text(StatusCode::from_u16(599).unwrap()), "599");
+    }
+}
