@@ -30,4 +30,12 @@ pub use crumbtrail_core::*;
 /// `default_integrations` is off).
 #[cfg(feature = "panic")]
 pub use crumbtrail_panic as panic;
+
+/// Outgoing HTTP: http breadcrumbs and trace headers for reqwest (feature `reqwest`).
+#[cfg(feature = "reqwest")]
+pub use crumbtrail_reqwest as reqwest;
+
+/// Incoming HTTP: a scope per request for hyper/axum servers (feature `tower`).
+#[cfg(feature = "tower")]
+pub use crumbtrail_tower as tower;
 pub use init::{ClientInitGuard, close, flush, init};
