@@ -35,6 +35,10 @@ pub use crumbtrail_panic as panic;
 #[cfg(feature = "reqwest")]
 pub use crumbtrail_reqwest as reqwest;
 
+/// Log lines as breadcrumbs and events: a `tracing_subscriber` layer (feature `tracing`).
+#[cfg(feature = "tracing")]
+pub use crumbtrail_tracing as tracing;
+
 /// Incoming HTTP: a scope per request for hyper/axum servers (feature `tower`).
 #[cfg(feature = "tower")]
 pub use crumbtrail_tower as tower;
