@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crumbtrail::{Breadcrumb, ClientOptions, Level};
 use crumbtrail_devserver::{DevServer, DevServerConfig, render_event};
+use tracing_subscriber::layer::SubscriberExt;
 
 /// The error a payment call fails with, caused by an I/O error.
 #[derive(Debug)]
@@ -34,14 +35,11 @@ impl Error for PaymentError {
     }
 }
 
+/// A log line: printed, and — through crumbtrail's tracing layer — a breadcrumb in the trail
+/// of the unit of work that logged it.
 fn log(message: String) {
     println!("  [log] {message}");
-    crumbtrail::add_breadcrumb(
-        Breadcrumb::new()
-            .with_type("default")
-            .with_category("log")
-            .with_message(message),
-    );
+    tracing::info!("{message}");
 }
 
 /// One request: a few steps, each leaving a breadcrumb; order 3 fails.
@@ -105,6 +103,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         ..Default::default()
     })?;
     crumbtrail::configure_global_scope(|scope| scope.set_tag("service", "quickstart"));
+    // Log lines become breadcrumbs (INFO and up) and events (ERROR and up).
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry().with(crumbtrail::tracing::layer()),
+    )?;
 
     // Three concurrent requests, each in its own isolation scope: their breadcrumbs and tags
     // never mix.
