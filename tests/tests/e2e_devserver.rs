@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crumbtrail::protocol::{DataCategory, DiscardReason, Event};
+use crumbtrail::protocol::{DataCategory, DiscardReason};
+use crumbtrail::test::trail;
 use crumbtrail::{Breadcrumb, Client, ClientOptions, Level, ScopeFutureExt};
 use crumbtrail_devserver::{DevServer, DevServerConfig};
 
@@ -18,15 +19,6 @@ fn client_for(server: &DevServer, options: ClientOptions) -> Client {
         ..options
     })
     .expect("valid options")
-}
-
-fn trail(event: &Event) -> Vec<String> {
-    event
-        .breadcrumbs
-        .iter()
-        .flat_map(|b| b.values.iter())
-        .map(|c| c.message.clone().unwrap_or_default())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,28 +7,16 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use crumbtrail_core::protocol::Envelope;
 use crumbtrail_core::{
-    BoxFuture, Breadcrumb, Client, ClientOptions, Level, SendOutcome, Transport, add_breadcrumb,
-    capture_message, with_scope,
+    Breadcrumb, Client, ClientOptions, Level, add_breadcrumb, capture_message, with_scope,
 };
-
-/// Accepts and forgets every envelope.
-struct Discard;
-
-impl Transport for Discard {
-    fn send(&self, _: Envelope) -> BoxFuture<'_, SendOutcome> {
-        Box::pin(std::future::ready(SendOutcome::delivered()))
-    }
-}
 
 fn client() -> Client {
     Client::new(ClientOptions {
-        transport: Some(Arc::new(|| Arc::new(Discard) as Arc<dyn Transport>)),
+        transport: Some(crumbtrail_core::DiscardTransport::factory()),
         transport_queue_size: 20_000,
         ..Default::default()
     })

@@ -159,11 +159,7 @@ impl Client {
         let transport = match (&options.transport, &dsn) {
             (Some(t), _) => Arc::clone(t),
             (None, Some(dsn)) => crate::http::factory(dsn, &options)?,
-            (None, None) => {
-                let noop: TransportFactory =
-                    Arc::new(|| Arc::new(crate::transport::NoopTransport) as _);
-                noop
-            }
+            (None, None) => crate::transport::DiscardTransport::factory(),
         };
         let mut sdk = ClientSdkInfo::crumbtrail();
         for integration in options.integrations.clone() {

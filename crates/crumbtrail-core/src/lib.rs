@@ -64,7 +64,9 @@ pub use options::{
 };
 pub use pii::{DEFAULT_DENYLIST, EventScrubber, FILTERED, PII_DENYLIST};
 pub use scope::{Attachment, CrumbProcessor, EventProcessor, PropagationContext, Scope};
-pub use transport::{BoxFuture, SendOutcome, TestTransport, Transport, TransportFactory};
+pub use transport::{
+    BoxFuture, DiscardTransport, SendOutcome, TestTransport, Transport, TransportFactory,
+};
 
 pub use crumbtrail_protocol as protocol;
 pub use crumbtrail_protocol::{Breadcrumb, Event, EventId, Level, User};

@@ -63,6 +63,16 @@ pub async fn capture_events_with<F: Future>(options: ClientOptions, future: F) -
     events_of(&capture_with(options, future).await)
 }
 
+/// The messages of an event's breadcrumbs, oldest first (`""` for a crumb without one).
+pub fn trail(event: &Event) -> Vec<String> {
+    event
+        .breadcrumbs
+        .iter()
+        .flat_map(|b| b.values.iter())
+        .map(|c| c.message.clone().unwrap_or_default())
+        .collect()
+}
+
 /// The events in a list of envelopes, in order.
 pub fn events_of(envelopes: &[Envelope]) -> Vec<Event> {
     envelopes

@@ -125,11 +125,19 @@ impl std::fmt::Debug for TestTransport {
     }
 }
 
-/// The transport of a client without a DSN (a test client with no transport of its own):
-/// accepts everything and sends nothing.
-pub(crate) struct NoopTransport;
+/// A transport that accepts every envelope and sends nothing: for benchmarks, and the
+/// transport of a client with neither a DSN nor a transport of its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiscardTransport;
 
-impl Transport for NoopTransport {
+impl DiscardTransport {
+    /// A factory for [`ClientOptions::transport`](crate::ClientOptions::transport).
+    pub fn factory() -> TransportFactory {
+        Arc::new(|| Arc::new(DiscardTransport) as Arc<dyn Transport>)
+    }
+}
+
+impl Transport for DiscardTransport {
     fn send(&self, _envelope: Envelope) -> BoxFuture<'_, SendOutcome> {
         Box::pin(std::future::ready(SendOutcome::delivered()))
     }

@@ -11,15 +11,6 @@ use crumbtrail_core::{
     capture_message, configure_scope, test,
 };
 
-fn messages(event: &crumbtrail_core::Event) -> Vec<String> {
-    event
-        .breadcrumbs
-        .iter()
-        .flat_map(|b| b.values.iter())
-        .map(|c| c.message.clone().unwrap_or_default())
-        .collect()
-}
-
 /// Runs `f` with a fresh test client and returns the client and what it sent.
 async fn run<F: std::future::Future>(
     options: ClientOptions,
@@ -58,7 +49,7 @@ async fn before_breadcrumb_modifies_and_drops_and_sees_the_hint() {
         capture_message("boom", Level::Error);
     })
     .await;
-    assert_eq!(messages(&events[0]), ["KEEP", "HTTP"]);
+    assert_eq!(test::trail(&events[0]), ["KEEP", "HTTP"]);
     assert_eq!(
         events[0].breadcrumbs.as_ref().unwrap().values[1].data["status"],
         503
@@ -177,7 +168,7 @@ async fn a_panicking_hook_is_survived_and_counted() {
     let events = transport.events();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].message.as_deref(), Some("second"));
-    assert_eq!(messages(&events[0]), ["good"]);
+    assert_eq!(test::trail(&events[0]), ["good"]);
     let report_total = |reason: DiscardReason| {
         transport
             .envelopes()
@@ -217,7 +208,7 @@ async fn deferred_processors_run_only_for_crumbs_that_are_sent() {
         capture_message("boom", Level::Error);
     })
     .await;
-    assert_eq!(messages(&events[0]), ["#7", "#8", "#9"]);
+    assert_eq!(test::trail(&events[0]), ["#7", "#8", "#9"]);
     assert_eq!(runs.load(Ordering::SeqCst), 3);
 }
 
@@ -236,7 +227,7 @@ async fn the_ring_keeps_the_newest_and_the_byte_cap_holds() {
         },
     )
     .await;
-    assert_eq!(messages(&events[0]), ["45", "46", "47", "48", "49"]);
+    assert_eq!(test::trail(&events[0]), ["45", "46", "47", "48", "49"]);
 
     let big = "x".repeat(1000);
     let (_, events) = run(

@@ -3,18 +3,9 @@
 use std::time::Duration;
 
 use crumbtrail_core::{
-    Breadcrumb, Event, Level, ScopeFutureExt, add_breadcrumb, capture_message, configure_scope,
-    test, with_isolation_scope, with_scope, with_scope_async,
+    Breadcrumb, Level, ScopeFutureExt, add_breadcrumb, capture_message, configure_scope, test,
+    with_isolation_scope, with_scope, with_scope_async,
 };
-
-fn crumbs(event: &Event) -> Vec<String> {
-    event
-        .breadcrumbs
-        .iter()
-        .flat_map(|b| b.values.iter())
-        .map(|c| c.message.clone().unwrap_or_default())
-        .collect()
-}
 
 fn crumb(msg: &str) -> Breadcrumb {
     Breadcrumb::new().with_message(msg)
@@ -45,7 +36,7 @@ async fn concurrent_requests_never_mix() {
             event.message.as_deref(),
             Some(&*format!("request {id} failed"))
         );
-        let trail = crumbs(event);
+        let trail = test::trail(event);
         assert_eq!(trail.len(), 20, "{trail:?}");
         assert!(
             trail.iter().all(|c| c.starts_with(&format!("req{id} "))),
@@ -86,9 +77,9 @@ async fn spawned_tasks_inherit_but_never_leak_back() {
         .iter()
         .find(|e| e.message.as_deref() == Some("parent"))
         .unwrap();
-    assert_eq!(crumbs(child), ["before spawn", "in child"]);
+    assert_eq!(test::trail(child), ["before spawn", "in child"]);
     assert_eq!(child.tags["who"], "child");
-    assert_eq!(crumbs(parent), ["before spawn", "after spawn"]);
+    assert_eq!(test::trail(parent), ["before spawn", "after spawn"]);
     assert_eq!(parent.tags["who"], "parent");
 }
 
@@ -113,7 +104,7 @@ async fn joined_futures_keep_separate_scopes() {
     for e in &events {
         let name = e.message.clone().unwrap();
         assert_eq!(e.tags["branch"], name);
-        assert_eq!(crumbs(e), [0, 1, 2].map(|i| format!("{name}{i}")));
+        assert_eq!(test::trail(e), [0, 1, 2].map(|i| format!("{name}{i}")));
     }
 }
 
@@ -147,7 +138,7 @@ async fn with_scope_layers_vanish_but_crumbs_stay() {
     assert_eq!(get("in layer").level, Level::Fatal);
     assert!(!get("after layer").tags.contains_key("step"));
     assert_eq!(get("after layer").level, Level::Error);
-    assert_eq!(crumbs(get("after layer")), ["inside"]);
+    assert_eq!(test::trail(get("after layer")), ["inside"]);
     assert_eq!(get("async layer").tags["async"], "yes");
 }
 
@@ -167,5 +158,5 @@ fn sync_code_inside_a_bound_future_uses_its_scope() {
     assert!(client.flush_blocking(Duration::from_secs(5)));
     let events = transport.events();
     assert_eq!(events.len(), 1);
-    assert_eq!(crumbs(&events[0]), ["sync crumb"]);
+    assert_eq!(test::trail(&events[0]), ["sync crumb"]);
 }
