@@ -42,10 +42,10 @@ pub(crate) fn assemble(ctx: &ClientCtx, pending: PendingCapture) -> Option<Envel
         None
     };
     if is_ignored(&event, &options.ignore_errors) {
-        ctx.debug(format_args!(
-            "dropped event {}: ignore_errors",
-            event.event_id
-        ));
+        ctx.debug(
+            "ignore_errors",
+            format_args!("dropped event {}: ignore_errors", event.event_id),
+        );
         return drop_as(DiscardReason::EventProcessor);
     }
     let processors = layers.iter().flat_map(|l| {
@@ -66,9 +66,10 @@ pub(crate) fn assemble(ctx: &ClientCtx, pending: PendingCapture) -> Option<Envel
             Ok(Some(e)) => event = e,
             Ok(None) => return drop_as(DiscardReason::EventProcessor),
             Err(_) => {
-                ctx.debug(format_args!(
-                    "an event processor panicked; the event is dropped"
-                ));
+                ctx.debug(
+                    "processor_panic",
+                    format_args!("an event processor panicked; the event is dropped"),
+                );
                 return drop_as(DiscardReason::EventProcessor);
             }
         }
@@ -78,7 +79,10 @@ pub(crate) fn assemble(ctx: &ClientCtx, pending: PendingCapture) -> Option<Envel
             Ok(Some(e)) => event = e,
             Ok(None) => return drop_as(DiscardReason::BeforeSend),
             Err(_) => {
-                ctx.debug(format_args!("before_send panicked; the event is dropped"));
+                ctx.debug(
+                    "before_send_panic",
+                    format_args!("before_send panicked; the event is dropped"),
+                );
                 return drop_as(DiscardReason::BeforeSend);
             }
         }
@@ -89,7 +93,10 @@ pub(crate) fn assemble(ctx: &ClientCtx, pending: PendingCapture) -> Option<Envel
     let item = match event.to_item() {
         Ok(item) => item,
         Err(e) => {
-            ctx.debug(format_args!("could not serialize an event: {e}"));
+            ctx.debug(
+                "serialize",
+                format_args!("could not serialize an event: {e}"),
+            );
             return drop_as(DiscardReason::InternalSdkError);
         }
     };

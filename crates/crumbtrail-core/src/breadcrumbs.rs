@@ -103,9 +103,10 @@ fn record<B: IntoBreadcrumb>(
                 Ok(None) => return,
                 Err(_) => {
                     if let Some(c) = hub.client_ref() {
-                        c.ctx.debug(format_args!(
-                            "before_breadcrumb panicked; the crumb is dropped"
-                        ));
+                        c.ctx.debug(
+                            "before_breadcrumb_panic",
+                            format_args!("before_breadcrumb panicked; the crumb is dropped"),
+                        );
                     }
                     return;
                 }

@@ -1,9 +1,10 @@
 //! The client: validated options, the background sender, loss counters.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crumbtrail_protocol::{ClientSdkInfo, DataCategory, DiscardReason, Dsn, DsnError, EventId};
 use tokio::sync::oneshot;
@@ -33,14 +34,33 @@ pub(crate) struct ClientCtx {
     pub(crate) discards: Discards,
     pub(crate) transport: TransportFactory,
     pub(crate) sdk: ClientSdkInfo,
+    /// When each cause of a diagnostic was last reported.
+    debug_said: Mutex<HashMap<&'static str, Instant>>,
 }
 
+/// A diagnostic with the same cause is reported at most once per this interval.
+const DEBUG_INTERVAL: Duration = Duration::from_secs(10);
+
 impl ClientCtx {
-    /// Prints an SDK diagnostic when `debug` is on. Never goes through the capture path.
-    pub(crate) fn debug(&self, args: fmt::Arguments<'_>) {
-        if self.options.debug {
-            eprintln!("[crumbtrail] {args}");
+    /// With `debug` on, says what the SDK dropped or failed and why, through `tracing` at
+    /// target `crumbtrail` (which crumbtrail's own tracing layer never records), at most once
+    /// per `cause` every ten seconds.
+    pub(crate) fn debug(&self, cause: &'static str, args: fmt::Arguments<'_>) {
+        if !self.options.debug {
+            return;
         }
+        let now = Instant::now();
+        {
+            let mut said = self
+                .debug_said
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match said.get(cause) {
+                Some(at) if now.duration_since(*at) < DEBUG_INTERVAL => return,
+                _ => said.insert(cause, now),
+            };
+        }
+        tracing::warn!(target: "crumbtrail", cause, "{args}");
     }
 }
 
@@ -173,6 +193,7 @@ impl Client {
             discards: Discards::default(),
             transport,
             sdk,
+            debug_said: Mutex::default(),
         });
         let sender = worker::start(Arc::clone(&ctx), queue_size);
         hub::client_created();

@@ -121,7 +121,11 @@ pub struct ClientOptions {
     pub reqwest_client: Option<reqwest::Client>,
     /// Reports client-side losses to the server (default true).
     pub send_client_reports: bool,
-    /// Logs what the SDK does and drops, through `tracing`-free stderr lines.
+    /// How often pending losses are sent in a client report of their own (default 60 s);
+    /// they also ride along on other envelopes every 30 s, and go out on every flush and close.
+    pub client_report_interval: Duration,
+    /// Says what the SDK drops or fails to send and why, through `tracing` at target
+    /// `crumbtrail` (install any subscriber to see it), at most once per cause every 10 s.
     pub debug: bool,
     /// Turns on the default integrations of the facade's features.
     pub default_integrations: bool,
@@ -161,6 +165,7 @@ impl Default for ClientOptions {
             request_timeout: crate::http::DEFAULT_REQUEST_TIMEOUT,
             reqwest_client: None,
             send_client_reports: true,
+            client_report_interval: Duration::from_secs(60),
             debug: false,
             default_integrations: true,
             integrations: Vec::new(),

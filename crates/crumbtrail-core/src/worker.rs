@@ -75,7 +75,10 @@ pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
             {
                 Ok(rt) => rt,
                 Err(e) => {
-                    ctx.debug(format_args!("could not start the sender runtime: {e}"));
+                    ctx.debug(
+                        "sender_runtime",
+                        format_args!("could not start the sender runtime: {e}"),
+                    );
                     return;
                 }
             };
@@ -135,16 +138,32 @@ async fn run(
     let mut closing = false;
 
     let limits = Arc::new(Limits::default());
+    let reports = Arc::new(Reports::new());
+    let interval = ctx
+        .options
+        .client_report_interval
+        .max(Duration::from_millis(10));
+    let mut next_report = Instant::now() + interval;
     let spawn_job = |work: Work, seq: u64, permit: tokio::sync::OwnedSemaphorePermit| {
         let ctx = Arc::clone(&ctx);
         let transport = Arc::clone(&transport);
         let limits = Arc::clone(&limits);
+        let reports = Arc::clone(&reports);
         let done_tx = done_tx.clone();
         tokio::spawn(async move {
             let envelope = match work {
                 Work::Capture(pending) => assemble(&ctx, *pending),
                 Work::Envelope(env) => Some(*env),
             };
+            // Pending losses ride along on an envelope going out anyway, at most every 30 s.
+            let envelope = envelope.map(|mut e| {
+                if reports.due(PIGGYBACK_INTERVAL) && reports_in(&e.items).is_empty() {
+                    if let Some(item) = reports.take(&ctx) {
+                        e.items.push(item);
+                    }
+                }
+                e
+            });
             if let Some(envelope) = envelope.and_then(|e| limits.admit(e, &ctx)) {
                 send(&ctx, &*transport, &limits, envelope).await;
             }
@@ -159,13 +178,7 @@ async fn run(
             .iter()
             .any(|w| !w.reported && progress.through >= w.target)
         {
-            let report = ctx
-                .options
-                .send_client_reports
-                .then(|| ctx.discards.take_report())
-                .flatten()
-                .and_then(|r| r.to_item().ok());
-            let report_seq = match report {
+            let report_seq = match reports.take(&ctx) {
                 Some(item) => {
                     let seq = progress.next_seq();
                     if let Ok(p) = permits.clone().acquire_owned().await {
@@ -225,6 +238,16 @@ async fn run(
             },
             Some(seq) = done_rx.recv() => progress.complete(seq),
             _ = sleep_until(next_deadline), if next_deadline.is_some() => {}
+            // A standalone client report when losses are pending, every `client_report_interval`.
+            _ = sleep_until(Some(next_report)), if ctx.options.send_client_reports => {
+                next_report = Instant::now() + interval;
+                if let Some(item) = reports.take(&ctx) {
+                    let seq = progress.next_seq();
+                    if let Ok(p) = permits.clone().acquire_owned().await {
+                        spawn_job(Work::Envelope(Box::new(Envelope::new().with_item(item))), seq, p);
+                    }
+                }
+            }
             work = data_rx.recv(), if can_take => match work {
                 None => data_open = false,
                 Some(work) => {
@@ -236,6 +259,39 @@ async fn run(
                 }
             },
         }
+    }
+}
+
+/// How long pending losses wait before riding along on an outgoing envelope (PROTOCOL.md §7).
+const PIGGYBACK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// When the last client report went out, shared by the sender's jobs.
+struct Reports(std::sync::Mutex<Instant>);
+
+impl Reports {
+    fn new() -> Self {
+        Reports(std::sync::Mutex::new(Instant::now()))
+    }
+
+    /// Whether `min` has passed since the last report.
+    fn due(&self, min: Duration) -> bool {
+        self.0
+            .lock()
+            .map(|last| last.elapsed() >= min)
+            .unwrap_or(false)
+    }
+
+    /// The pending losses as a `client_report` item (`None` when there are none or reports
+    /// are off), and the time of this report noted.
+    fn take(&self, ctx: &ClientCtx) -> Option<crumbtrail_protocol::Item> {
+        if !ctx.options.send_client_reports {
+            return None;
+        }
+        let item = ctx.discards.take_report()?.to_item().ok()?;
+        if let Ok(mut last) = self.0.lock() {
+            *last = Instant::now();
+        }
+        Some(item)
     }
 }
 
@@ -264,9 +320,10 @@ impl Limits {
             restore(ctx, reports);
         }
         if kept.is_empty() {
-            ctx.debug(format_args!(
-                "rate limited: an envelope was dropped before sending"
-            ));
+            ctx.debug(
+                "ratelimit_backoff",
+                format_args!("rate limited: an envelope was dropped before sending"),
+            );
             return None;
         }
         envelope.items = kept;
@@ -304,20 +361,27 @@ async fn send(ctx: &ClientCtx, transport: &dyn Transport, limits: &Limits, envel
             match status {
                 200..=299 => {}
                 429 => {
-                    ctx.debug(format_args!("rate limited by the server (HTTP 429)"));
+                    ctx.debug(
+                        "http_429",
+                        format_args!("rate limited by the server (HTTP 429)"),
+                    );
                     restore(ctx, reports);
                 }
                 _ => {
-                    ctx.debug(format_args!(
-                        "the server rejected an envelope: HTTP {status}"
-                    ));
+                    ctx.debug(
+                        "send_error",
+                        format_args!("the server rejected an envelope: HTTP {status}"),
+                    );
                     lost(DiscardReason::SendError);
                     restore(ctx, reports);
                 }
             }
         }
         SendOutcome::NetworkError(e) => {
-            ctx.debug(format_args!("could not send an envelope: {e}"));
+            ctx.debug(
+                "network_error",
+                format_args!("could not send an envelope: {e}"),
+            );
             lost(DiscardReason::NetworkError);
             restore(ctx, reports);
         }
