@@ -82,9 +82,22 @@ impl ClientInner {
                 .record(DiscardReason::QueueOverflow, category, 1);
             return false;
         }
+        let size = work.estimated_size();
+        let queued = &self.sender.queued_bytes;
+        if queued.load(Ordering::Relaxed).saturating_add(size)
+            > self.ctx.options.transport_queue_bytes
+        {
+            self.ctx
+                .discards
+                .record(DiscardReason::QueueOverflow, category, 1);
+            return false;
+        }
+        // Counted before the send so the sender's decrement can never run first.
+        queued.fetch_add(size, Ordering::Relaxed);
         match self.sender.data.try_send(work) {
             Ok(()) => true,
             Err(_) => {
+                queued.fetch_sub(size, Ordering::Relaxed);
                 self.ctx
                     .discards
                     .record(DiscardReason::QueueOverflow, category, 1);

@@ -92,8 +92,12 @@ pub struct ClientOptions {
     pub max_value_length: usize,
     /// How long the guard returned by `init` waits for delivery on drop (default 2 s).
     pub shutdown_timeout: Duration,
-    /// The most captures queued for the background sender; more are dropped and counted.
+    /// The most captures queued for the background sender; more are dropped and counted as
+    /// `queue_overflow` (default 30,000: a burst of 20,000 errors at once is kept whole).
     pub transport_queue_size: usize,
+    /// The most (estimated) bytes of captures queued for the sender, whatever their number
+    /// (default 32 MiB), so memory stays flat under a burst of large events.
+    pub transport_queue_bytes: usize,
     /// Builds the transport (default: [`HttpTransport`](crate::HttpTransport) to the DSN).
     /// With a transport of your own, the HTTP options below are not used.
     pub transport: Option<TransportFactory>,
@@ -157,7 +161,8 @@ impl Default for ClientOptions {
             event_scrubber: Some(EventScrubber::default()),
             max_value_length: 1024,
             shutdown_timeout: Duration::from_secs(2),
-            transport_queue_size: 1000,
+            transport_queue_size: 30_000,
+            transport_queue_bytes: 32 * 1024 * 1024,
             transport: None,
             http_proxy: None,
             https_proxy: None,

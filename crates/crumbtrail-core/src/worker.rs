@@ -11,6 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope, RateLimits};
@@ -22,7 +23,7 @@ use crate::client::ClientCtx;
 use crate::transport::{SendOutcome, Transport};
 
 /// How many envelopes may be in flight at once, so one slow request does not hold up the rest.
-const MAX_IN_FLIGHT: usize = 4;
+const MAX_IN_FLIGHT: usize = 16;
 
 /// One unit of work for the sender.
 pub(crate) enum Work {
@@ -59,11 +60,39 @@ pub(crate) enum Control {
 pub(crate) struct SenderHandle {
     pub(crate) data: mpsc::Sender<Work>,
     pub(crate) control: mpsc::UnboundedSender<Control>,
+    /// Estimated bytes of the captures waiting in the queue (the byte bound).
+    pub(crate) queued_bytes: Arc<AtomicUsize>,
+}
+
+impl Work {
+    /// A rough estimate of the memory a queued item holds (its scope snapshot is shared, so
+    /// it is not counted).
+    pub(crate) fn estimated_size(&self) -> usize {
+        match self {
+            Work::Capture(p) => {
+                let e = &p.event;
+                std::mem::size_of::<PendingCapture>()
+                    + e.message.as_ref().map_or(0, String::len)
+                    + e.exception.as_ref().map_or(0, |x| {
+                        x.values
+                            .iter()
+                            .map(|v| {
+                                128 + v.value.as_ref().map_or(0, String::len)
+                                    + v.ty.as_ref().map_or(0, String::len)
+                            })
+                            .sum()
+                    })
+            }
+            Work::Envelope(e) => e.items.iter().map(|i| 64 + i.payload.len()).sum(),
+        }
+    }
 }
 
 /// Starts the sender thread. If the thread cannot start, the returned handle's channels are
 /// closed and every capture is counted as lost.
 pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
+    let queued_bytes = Arc::new(AtomicUsize::new(0));
+    let queued = Arc::clone(&queued_bytes);
     let (data_tx, data_rx) = mpsc::channel(queue_size.max(1));
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let spawned = std::thread::Builder::new()
@@ -82,7 +111,7 @@ pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
                     return;
                 }
             };
-            rt.block_on(run(ctx, data_rx, control_rx));
+            rt.block_on(run(ctx, data_rx, control_rx, queued));
         });
     if spawned.is_err() {
         // The receivers were moved into the closure and dropped with it: sends now fail.
@@ -90,6 +119,7 @@ pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
     SenderHandle {
         data: data_tx,
         control: control_tx,
+        queued_bytes,
     }
 }
 
@@ -127,6 +157,7 @@ async fn run(
     ctx: Arc<ClientCtx>,
     mut data_rx: mpsc::Receiver<Work>,
     mut control_rx: mpsc::UnboundedReceiver<Control>,
+    queued_bytes: Arc<AtomicUsize>,
 ) {
     let transport = (ctx.transport)();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
@@ -251,6 +282,7 @@ async fn run(
             work = data_rx.recv(), if can_take => match work {
                 None => data_open = false,
                 Some(work) => {
+                    queued_bytes.fetch_sub(work.estimated_size(), Ordering::Relaxed);
                     let seq = progress.next_seq();
                     // A permit is free (checked above), so this does not wait.
                     if let Ok(p) = permits.clone().acquire_owned().await {

@@ -384,3 +384,34 @@ async fn after_close_captures_are_dropped_and_counted() {
     );
     assert!(transport.events().is_empty());
 }
+
+#[tokio::test]
+async fn the_queue_byte_bound_drops_and_counts() {
+    let transport = TestTransport::new();
+    let client = test::client_with(
+        &transport,
+        ClientOptions {
+            transport_queue_bytes: 4096,
+            ..Default::default()
+        },
+    );
+    let big = "x".repeat(10_000);
+    let ids = async {
+        (
+            capture_message(&big, Level::Error),
+            capture_message("small", Level::Error),
+        )
+    }
+    .bind_client(&client)
+    .await;
+    assert_eq!(ids.0, None, "over the byte bound");
+    assert!(ids.1.is_some());
+    assert_eq!(
+        client
+            .discards()
+            .get(&DiscardReason::QueueOverflow, &DataCategory::Error),
+        1
+    );
+    assert!(client.flush(Duration::from_secs(5)).await);
+    assert_eq!(transport.events().len(), 1);
+}
