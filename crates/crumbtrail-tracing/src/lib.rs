@@ -101,10 +101,16 @@
 //! tracing-log = { version = "0.2", default-features = false, features = ["std", "log-tracer"] }
 //! ```
 //!
-//! ```ignore
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tracing_subscriber::layer::SubscriberExt;
 //! tracing_log::LogTracer::init()?; // forwards `log` records to the current tracing subscriber
-//! tracing_subscriber::registry().with(crumbtrail_tracing::layer().filtered()).init();
+//! tracing::subscriber::set_global_default(
+//!     tracing_subscriber::registry().with(crumbtrail_tracing::layer().filtered()),
+//! )?;
 //! log::warn!(target: "payments", "retrying charge"); // a breadcrumb, category "payments"
+//! # Ok(())
+//! # }
 //! ```
 #![forbid(unsafe_code)]
 

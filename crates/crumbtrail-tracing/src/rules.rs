@@ -69,15 +69,25 @@ pub(crate) fn target_matches(target: &str, prefix: &str) -> bool {
 /// `crumbtrail_core::*`, ...): those records never reach the layer, so the SDK's own
 /// diagnostics cannot loop back into it.
 pub(crate) fn is_internal(target: &str) -> bool {
-    match target.strip_prefix("crumbtrail") {
-        Some(rest) => {
-            rest.is_empty()
-                || rest.starts_with("::")
-                || rest.starts_with('_')
-                || rest.starts_with('-')
-        }
-        None => false,
-    }
+    /// The SDK's own crates (module paths use `_`). Applications named `crumbtrail_*` (our own
+    /// examples, say) are not the SDK and are recorded.
+    const SDK_CRATES: &[&str] = &[
+        "crumbtrail",
+        "crumbtrail_core",
+        "crumbtrail_protocol",
+        "crumbtrail_tracing",
+        "crumbtrail_reqwest",
+        "crumbtrail_tower",
+        "crumbtrail_panic",
+        "crumbtrail_process",
+        "crumbtrail_devserver",
+    ];
+    let krate = target
+        .split("::")
+        .next()
+        .unwrap_or(target)
+        .replace('-', "_");
+    SDK_CRATES.contains(&krate.as_str())
 }
 
 /// Whether `meta` is one of `tracing-log`'s per-level callsites, whose real target is only
@@ -249,7 +259,12 @@ mod tests {
         ] {
             assert!(is_internal(t), "{t}");
         }
-        for t in ["crumbtrailer", "app::crumbtrail", "shop"] {
+        for t in [
+            "crumbtrailer",
+            "app::crumbtrail",
+            "shop",
+            "crumbtrail_examples::axum_service",
+        ] {
             assert!(!is_internal(t), "{t}");
         }
     }
