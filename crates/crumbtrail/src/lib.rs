@@ -31,6 +31,10 @@ pub use crumbtrail_core::*;
 #[cfg(feature = "panic")]
 pub use crumbtrail_panic as panic;
 
+/// Subprocesses: a breadcrumb per command, the trace in its environment (feature `process`).
+#[cfg(feature = "process")]
+pub use crumbtrail_process as process;
+
 /// Outgoing HTTP: http breadcrumbs and trace headers for reqwest (feature `reqwest`).
 #[cfg(feature = "reqwest")]
 pub use crumbtrail_reqwest as reqwest;
