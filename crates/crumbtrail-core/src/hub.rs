@@ -169,7 +169,16 @@ fn run_in_slot<R>(slot: &HubSlot, f: &mut Option<impl FnOnce(&mut Arc<Hub>) -> R
     Some(out)
 }
 
-/// A fork of the current hub: what a spawned task or a bound future starts from.
+/// A fork of the current hub: what a spawned task or a bound future starts from. A shared
+/// borrow of the slot and one reference count: nothing is taken out or put back.
 pub(crate) fn fork() -> Arc<Hub> {
-    with_hub(|hub| Arc::clone(hub))
+    fn peek(slot: &HubSlot) -> Option<Arc<Hub>> {
+        slot.try_borrow().ok()?.as_ref().map(Arc::clone)
+    }
+    if let Ok(Some(hub)) = TASK_HUB.try_with(peek) {
+        return hub;
+    }
+    THREAD_HUB
+        .with(peek)
+        .unwrap_or_else(|| Arc::new(Hub::default()))
 }
