@@ -36,6 +36,8 @@ pub(crate) struct ClientCtx {
     pub(crate) sdk: ClientSdkInfo,
     /// When each cause of a diagnostic was last reported.
     debug_said: Mutex<HashMap<&'static str, Instant>>,
+    /// The Spotlight mirror, when enabled.
+    pub(crate) mirror: Option<crate::spotlight::Mirror>,
 }
 
 /// A diagnostic with the same cause is reported at most once per this interval.
@@ -200,6 +202,11 @@ impl Client {
             sdk.integrations.push(integration.name().to_owned());
         }
         let queue_size = options.transport_queue_size;
+        let spotlight_env = std::env::var("SENTRY_SPOTLIGHT").ok();
+        let mirror = options
+            .spotlight
+            .resolve(spotlight_env.as_deref())
+            .and_then(crate::spotlight::Mirror::new);
         let ctx = Arc::new(ClientCtx {
             options,
             dsn,
@@ -207,6 +214,7 @@ impl Client {
             transport,
             sdk,
             debug_said: Mutex::default(),
+            mirror,
         });
         let sender = worker::start(Arc::clone(&ctx), queue_size);
         hub::client_created();

@@ -34,6 +34,7 @@ mod hub;
 mod options;
 mod pii;
 mod scope;
+mod spotlight;
 mod stacktrace;
 pub mod test;
 mod transport;
@@ -64,6 +65,7 @@ pub use options::{
 };
 pub use pii::{DEFAULT_DENYLIST, EventScrubber, FILTERED, PII_DENYLIST};
 pub use scope::{Attachment, CrumbProcessor, EventProcessor, PropagationContext, Scope};
+pub use spotlight::{DEFAULT_SPOTLIGHT_URL, Spotlight};
 pub use transport::{
     BoxFuture, DiscardTransport, SendOutcome, TestTransport, Transport, TransportFactory,
 };

@@ -128,6 +128,9 @@ pub struct ClientOptions {
     /// How often pending losses are sent in a client report of their own (default 60 s);
     /// they also ride along on other envelopes every 30 s, and go out on every flush and close.
     pub client_report_interval: Duration,
+    /// Mirrors every envelope to a local Spotlight sidecar (PROTOCOL.md §13); unset, the
+    /// `SENTRY_SPOTLIGHT` variable decides. Never affects normal delivery.
+    pub spotlight: crate::spotlight::Spotlight,
     /// Says what the SDK drops or fails to send and why, through `tracing` at target
     /// `crumbtrail` (install any subscriber to see it), at most once per cause every 10 s.
     pub debug: bool,
@@ -169,6 +172,7 @@ impl Default for ClientOptions {
             connect_timeout: crate::http::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: crate::http::DEFAULT_REQUEST_TIMEOUT,
             reqwest_client: None,
+            spotlight: crate::spotlight::Spotlight::Unset,
             send_client_reports: true,
             client_report_interval: Duration::from_secs(60),
             debug: false,

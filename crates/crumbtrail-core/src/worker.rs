@@ -195,6 +195,26 @@ async fn run(
                 }
                 e
             });
+            // Spotlight gets its copy before rate limiting, on a task of its own.
+            if let (Some(e), Some(mirror)) = (&envelope, &ctx.mirror) {
+                if mirror.ready() {
+                    let copy = e.clone();
+                    let ctx = Arc::clone(&ctx);
+                    tokio::spawn(async move {
+                        if let Some(Err(err)) = match &ctx.mirror {
+                            Some(m) => Some(m.send(&copy).await),
+                            None => None,
+                        } {
+                            ctx.debug(
+                                "spotlight",
+                                format_args!(
+                                    "Spotlight did not take an envelope ({err}); backing off"
+                                ),
+                            );
+                        }
+                    });
+                }
+            }
             if let Some(envelope) = envelope.and_then(|e| limits.admit(e, &ctx)) {
                 send(&ctx, &*transport, &limits, envelope).await;
             }
