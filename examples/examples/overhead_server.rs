@@ -1,0 +1,79 @@
+//! The service the full-stack overhead benchmark (`scripts/overhead.sh`) loads with wrk: an
+//! axum hello-world that logs one line and calls a second local service through reqwest, run
+//! either plain or with crumbtrail's tower layer, tracing layer and reqwest middleware.
+//!
+//! `cargo run --release -p crumbtrail-examples --example overhead_server -- plain|crumbtrail PORT`
+#![forbid(unsafe_code)]
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use crumbtrail::ClientOptions;
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(Clone)]
+struct App {
+    http: reqwest_middleware::ClientWithMiddleware,
+    downstream: String,
+}
+
+async fn hello(State(app): State<App>) -> String {
+    tracing::info!(target: "bench", "hello requested");
+    match app.http.get(&app.downstream).send().await {
+        Ok(r) => format!("hello, downstream said {}", r.status().as_u16()),
+        Err(e) => format!("hello, downstream failed: {e}"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "plain".into());
+    let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let with_sdk = mode == "crumbtrail";
+
+    // The downstream service: plain in both modes.
+    let downstream = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let downstream_url = format!("http://{}/", downstream.local_addr()?);
+    tokio::spawn(async move {
+        let app = Router::new().route("/", get(|| async { "ok" }));
+        axum::serve(downstream, app).await.ok();
+    });
+
+    // With the SDK: a devserver in-process is too heavy to share the 2 cores fairly, so events
+    // go to a transport that discards them; everything up to the transport runs.
+    let _guard = if with_sdk {
+        let guard = crumbtrail::init(ClientOptions {
+            transport: Some(crumbtrail::DiscardTransport::factory()),
+            ..Default::default()
+        })?;
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(crumbtrail::tracing::layer()),
+        )?;
+        Some(guard)
+    } else {
+        None
+    };
+    let mut builder = reqwest_middleware::ClientBuilder::new(
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?,
+    );
+    if with_sdk {
+        builder = builder.with(crumbtrail::reqwest::CrumbtrailMiddleware::new());
+    }
+    let state = App {
+        http: builder.build(),
+        downstream: downstream_url,
+    };
+    let mut app = Router::new().route("/", get(hello));
+    if with_sdk {
+        app = app.layer(crumbtrail::tower::CrumbtrailLayer::new());
+    }
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("{mode} listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app.with_state(state)).await?;
+    Ok(())
+}
