@@ -175,7 +175,9 @@ async fn run(
         .client_report_interval
         .max(Duration::from_millis(10));
     let mut next_report = Instant::now() + interval;
-    let spawn_job = |work: Work, seq: u64, permit: tokio::sync::OwnedSemaphorePermit| {
+    // `permit` is `None` for client reports: they never wait for a free slot, so the control
+    // loop cannot stall behind sends that hang (and flush deadlines stay honoured).
+    let spawn_job = |work: Work, seq: u64, permit: Option<tokio::sync::OwnedSemaphorePermit>| {
         let ctx = Arc::clone(&ctx);
         let transport = Arc::clone(&transport);
         let limits = Arc::clone(&limits);
@@ -232,13 +234,11 @@ async fn run(
             let report_seq = match reports.take(&ctx) {
                 Some(item) => {
                     let seq = progress.next_seq();
-                    if let Ok(p) = permits.clone().acquire_owned().await {
-                        spawn_job(
-                            Work::Envelope(Box::new(Envelope::new().with_item(item))),
-                            seq,
-                            p,
-                        );
-                    }
+                    spawn_job(
+                        Work::Envelope(Box::new(Envelope::new().with_item(item))),
+                        seq,
+                        permits.clone().try_acquire_owned().ok(),
+                    );
                     Some(seq)
                 }
                 None => None,
@@ -294,9 +294,11 @@ async fn run(
                 next_report = Instant::now() + interval;
                 if let Some(item) = reports.take(&ctx) {
                     let seq = progress.next_seq();
-                    if let Ok(p) = permits.clone().acquire_owned().await {
-                        spawn_job(Work::Envelope(Box::new(Envelope::new().with_item(item))), seq, p);
-                    }
+                    spawn_job(
+                        Work::Envelope(Box::new(Envelope::new().with_item(item))),
+                        seq,
+                        permits.clone().try_acquire_owned().ok(),
+                    );
                 }
             }
             work = data_rx.recv(), if can_take => match work {
@@ -306,7 +308,7 @@ async fn run(
                     let seq = progress.next_seq();
                     // A permit is free (checked above), so this does not wait.
                     if let Ok(p) = permits.clone().acquire_owned().await {
-                        spawn_job(work, seq, p);
+                        spawn_job(work, seq, Some(p));
                     }
                 }
             },

@@ -96,3 +96,36 @@ fn debug_says_what_was_dropped_once_per_cause() {
     assert_eq!(panics.len(), 1, "once per cause: {said:?}");
     assert!(transport.events().is_empty());
 }
+
+#[tokio::test]
+async fn flush_deadlines_hold_while_every_send_slot_hangs() {
+    let server = DevServer::start(DevServerConfig::default()).await.unwrap();
+    server
+        .set_fault(crumbtrail_devserver::Fault::hang())
+        .unwrap();
+    let client = Client::new(ClientOptions {
+        dsn: Some(server.dsn().to_string()),
+        request_timeout: Duration::from_secs(30),
+        client_report_interval: Duration::from_millis(20),
+        before_send: Some(Arc::new(|e, _| {
+            // Every fourth event is dropped, so a client report is always pending.
+            (e.message.as_deref().is_some_and(|m| !m.ends_with('3'))).then_some(e)
+        })),
+        ..Default::default()
+    })
+    .unwrap();
+    async {
+        for i in 0..40 {
+            capture_message(&format!("event {}", i % 4), Level::Error);
+        }
+    }
+    .bind_client(&client)
+    .await;
+    // All send slots are stuck on the hung server; periodic reports keep coming due.
+    let start = std::time::Instant::now();
+    let delivered = client.flush(Duration::from_millis(300)).await;
+    let took = start.elapsed();
+    assert!(!delivered);
+    assert!(took < Duration::from_secs(2), "flush(300 ms) took {took:?}");
+    server.shutdown().await;
+}
