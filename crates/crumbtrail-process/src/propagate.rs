@@ -21,9 +21,7 @@ impl TraceEnv {
     /// from the trace id, the DSN's keys and the client's release and environment.
     pub(crate) fn current(client: &Client) -> Option<TraceEnv> {
         let p = crumbtrail_core::propagation_context()?;
-        let dsc = p
-            .dsc
-            .unwrap_or_else(|| head_dsc(client, p.trace_id, p.sampled));
+        let dsc = p.dynamic_sampling_context(client);
         Some(TraceEnv::new(p.trace_id, p.span_id, p.sampled, &dsc))
     }
 
@@ -73,21 +71,6 @@ pub(crate) fn opted_out(command: &Command) -> bool {
 pub(crate) fn opt_out(command: &mut Command) {
     command.env_remove(SENTRY_TRACE_ENV_VAR);
     command.env_remove(SENTRY_BAGGAGE_ENV_VAR);
-}
-
-/// The DSC of a trace that started here (§9.5).
-fn head_dsc(client: &Client, trace_id: TraceId, sampled: Option<bool>) -> DynamicSamplingContext {
-    let mut dsc = DynamicSamplingContext::new();
-    dsc.set_trace_id(trace_id);
-    if let Some(dsn) = client.dsn() {
-        dsc.public_key = Some(dsn.public_key().to_owned());
-        dsc.org_id = dsn.org_id().map(|id| id.to_string());
-    }
-    let options = client.options();
-    dsc.release = options.release.as_deref().map(str::to_owned);
-    dsc.environment = options.environment.as_deref().map(str::to_owned);
-    dsc.set_sampled(sampled);
-    dsc
 }
 
 #[cfg(test)]

@@ -27,8 +27,8 @@ impl OutgoingTrace {
     /// `trace` envelope header is). `None` when the scope has no trace.
     pub(crate) fn current(client: &Client) -> Option<OutgoingTrace> {
         let p = crumbtrail_core::propagation_context()?;
-        let (trace_id, span_id, sampled, frozen) = (p.trace_id, p.span_id, p.sampled, p.dsc);
-        let dsc = frozen.unwrap_or_else(|| head_dsc(client, trace_id, sampled));
+        let dsc = p.dynamic_sampling_context(client);
+        let (trace_id, span_id, sampled) = (p.trace_id, p.span_id, p.sampled);
         Some(OutgoingTrace {
             trace_id,
             span_id,
@@ -72,21 +72,6 @@ impl OutgoingTrace {
             }
         }
     }
-}
-
-/// The DSC of a trace that started here (§9.5).
-fn head_dsc(client: &Client, trace_id: TraceId, sampled: Option<bool>) -> DynamicSamplingContext {
-    let mut dsc = DynamicSamplingContext::new();
-    dsc.set_trace_id(trace_id);
-    if let Some(dsn) = client.dsn() {
-        dsc.public_key = Some(dsn.public_key().to_owned());
-        dsc.org_id = dsn.org_id().map(|id| id.to_string());
-    }
-    let options = client.options();
-    dsc.release = options.release.as_deref().map(str::to_owned);
-    dsc.environment = options.environment.as_deref().map(str::to_owned);
-    dsc.set_sampled(sampled);
-    dsc
 }
 
 #[cfg(test)]

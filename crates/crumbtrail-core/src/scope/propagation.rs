@@ -36,6 +36,27 @@ impl PropagationContext {
         }
     }
 
+    /// The dynamic sampling context to pass on with outgoing requests and subprocesses
+    /// (PROTOCOL.md §9.5): the frozen one of a trace that came in from elsewhere, else one for
+    /// a trace that started here (trace id, the DSN's public key and org, the client's release
+    /// and environment, and the sampling decision when there is one).
+    pub fn dynamic_sampling_context(&self, client: &crate::Client) -> DynamicSamplingContext {
+        if let Some(dsc) = &self.dsc {
+            return dsc.clone();
+        }
+        let mut dsc = DynamicSamplingContext::new();
+        dsc.set_trace_id(self.trace_id);
+        if let Some(dsn) = client.dsn() {
+            dsc.public_key = Some(dsn.public_key().to_owned());
+            dsc.org_id = dsn.org_id().map(|id| id.to_string());
+        }
+        let options = client.options();
+        dsc.release = options.release.as_deref().map(str::to_owned);
+        dsc.environment = options.environment.as_deref().map(str::to_owned);
+        dsc.set_sampled(self.sampled);
+        dsc
+    }
+
     /// The `contexts.trace` value events carry.
     pub fn trace_context(&self) -> TraceContext {
         let mut ctx = TraceContext::new(self.trace_id, self.span_id);
