@@ -136,7 +136,7 @@ fn apply_scopes(event: &mut Event, layers: &[&Scope], ctx: &ClientCtx) {
             event.user = layer.user.as_deref().cloned();
         }
         for (k, v) in layer.tags.iter().flat_map(|t| t.iter()) {
-            event.tags.entry(k.clone()).or_insert_with(|| v.clone());
+            event.tags.entry(k.to_string()).or_insert_with(|| v.clone());
         }
         for (k, v) in layer.extra.iter().flat_map(|e| e.iter()) {
             event.extra.entry(k.clone()).or_insert_with(|| v.clone());

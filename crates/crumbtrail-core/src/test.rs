@@ -69,7 +69,7 @@ pub fn trail(event: &Event) -> Vec<String> {
         .breadcrumbs
         .iter()
         .flat_map(|b| b.values.iter())
-        .map(|c| c.message.clone().unwrap_or_default())
+        .map(|c| c.message.as_deref().unwrap_or_default().to_owned())
         .collect()
 }
 

@@ -84,8 +84,12 @@ pub(crate) fn apply(event: &mut Event, max_value_length: usize) {
         .flat_map(|b| b.values.iter_mut())
         .enumerate()
     {
-        if let Some(m) = &mut crumb.message {
-            if let Some(len) = trim(m, max_value_length.max(1)) {
+        if let Some(m) = crumb
+            .message
+            .as_mut()
+            .filter(|m| m.len() > max_value_length)
+        {
+            if let Some(len) = trim(m.to_mut(), max_value_length.max(1)) {
                 cuts.push((
                     vec![
                         "breadcrumbs".to_owned(),

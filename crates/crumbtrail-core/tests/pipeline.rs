@@ -34,7 +34,7 @@ async fn before_breadcrumb_modifies_and_drops_and_sees_the_hint() {
             if let Some(Status(code)) = hint.get::<Status>() {
                 crumb.data.insert("status".into(), (*code).into());
             }
-            crumb.message = crumb.message.map(|m| m.to_uppercase());
+            crumb.message = crumb.message.map(|m| m.to_uppercase().into());
             Some(crumb)
         })),
         ..Default::default()
@@ -201,7 +201,7 @@ async fn deferred_processors_run_only_for_crumbs_that_are_sent() {
                 Breadcrumb::new().with_message(i.to_string()),
                 move |c| {
                     r.fetch_add(1, Ordering::SeqCst);
-                    c.message = Some(format!("#{}", c.message.as_deref().unwrap_or("")));
+                    c.message = Some(format!("#{}", c.message.as_deref().unwrap_or("")).into());
                 },
             );
         }

@@ -8,7 +8,7 @@ use crumbtrail_core::{
 };
 
 fn crumb(msg: &str) -> Breadcrumb {
-    Breadcrumb::new().with_message(msg)
+    Breadcrumb::new().with_message(msg.to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

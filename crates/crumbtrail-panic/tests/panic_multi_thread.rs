@@ -41,7 +41,7 @@ async fn a_panicking_task_delivers_a_fatal_event() {
     );
     let mechanism = exc.mechanism.as_ref().unwrap();
     assert_eq!(
-        (mechanism.ty.as_str(), mechanism.handled),
+        (&*mechanism.ty, mechanism.handled),
         ("auto.panic", Some(false))
     );
     assert!(!exc.stacktrace.as_ref().unwrap().frames.is_empty());

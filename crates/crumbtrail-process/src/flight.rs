@@ -209,7 +209,7 @@ mod tests {
         let f = flight(&["--token", "t"]);
         let d = Duration::from_micros(1_500);
         let ok = f.crumb(&Outcome::Exited(status(0)), d);
-        assert_eq!((ok.level, ok.ty.as_str()), (Level::Info, "default"));
+        assert_eq!((ok.level, &*ok.ty), (Level::Info, "default"));
         assert_eq!(ok.category.as_deref(), Some("subprocess"));
         assert_eq!(ok.message.as_deref(), Some("prog --token [Filtered]"));
         assert_eq!(ok.data["exit_code"], 0);

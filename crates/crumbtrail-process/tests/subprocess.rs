@@ -59,7 +59,7 @@ async fn tokio_success_records_an_info_crumb() {
     assert_eq!(crumbs.len(), 1);
     let c = &crumbs[0];
     assert_eq!(
-        (c.ty.as_str(), c.category.as_deref()),
+        (&*c.ty, c.category.as_deref()),
         ("default", Some("subprocess"))
     );
     assert_eq!((c.level, c.message.as_deref()), (Level::Info, Some("true")));

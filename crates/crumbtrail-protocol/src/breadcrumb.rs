@@ -1,13 +1,15 @@
 //! Breadcrumbs: the trail of events that led up to an error (PROTOCOL.md §5).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::level::Level;
 
-fn default_type() -> String {
-    "default".to_owned()
+fn default_type() -> Cow<'static, str> {
+    Cow::Borrowed("default")
 }
 
 fn default_level() -> Level {
@@ -16,6 +18,10 @@ fn default_level() -> Level {
 
 /// One breadcrumb. `type` and `level` are always written (`default` and `info` when read
 /// without them).
+///
+/// The text fields are `Cow<'static, str>`: a literal (`"auth"`) or a `&'static str` such as a
+/// `tracing` target is stored without an allocation, a `String` is moved in. Recording a crumb
+/// sits on every request's hot path, so this matters.
 ///
 /// ```
 /// use crumbtrail_protocol::{Breadcrumb, Level};
@@ -34,13 +40,13 @@ pub struct Breadcrumb {
     /// `default`, `debug`, `error`, `info`, `user`, `navigation`, `http`, `query`,
     /// `transaction` or `ui`.
     #[serde(rename = "type", default = "default_type")]
-    pub ty: String,
+    pub ty: Cow<'static, str>,
     /// A dotted category, e.g. `http`, `query`, `ui.click`, `navigation`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
+    pub category: Option<Cow<'static, str>>,
     /// Human text (whitespace preserved).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<Cow<'static, str>>,
     /// The severity; `info` when absent.
     #[serde(default = "default_level")]
     pub level: Level,
@@ -56,7 +62,7 @@ pub struct Breadcrumb {
     pub data: Map<String, Value>,
     /// A marker of what recorded the crumb.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
+    pub origin: Option<Cow<'static, str>>,
 }
 
 impl Breadcrumb {
@@ -114,19 +120,19 @@ impl Breadcrumb {
     }
 
     /// Sets the type (builder style).
-    pub fn with_type(mut self, ty: impl Into<String>) -> Self {
+    pub fn with_type(mut self, ty: impl Into<Cow<'static, str>>) -> Self {
         self.ty = ty.into();
         self
     }
 
     /// Sets the category (builder style).
-    pub fn with_category(mut self, category: impl Into<String>) -> Self {
+    pub fn with_category(mut self, category: impl Into<Cow<'static, str>>) -> Self {
         self.category = Some(category.into());
         self
     }
 
     /// Sets the message (builder style).
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+    pub fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Self {
         self.message = Some(message.into());
         self
     }
@@ -150,7 +156,7 @@ impl Breadcrumb {
     }
 
     /// Sets the origin (builder style).
-    pub fn with_origin(mut self, origin: impl Into<String>) -> Self {
+    pub fn with_origin(mut self, origin: impl Into<Cow<'static, str>>) -> Self {
         self.origin = Some(origin.into());
         self
     }
@@ -245,6 +251,6 @@ mod tests {
         assert!(crumb.timestamp.is_some());
         assert_round_trip(&crumb);
         let d = Breadcrumb::default();
-        assert_eq!((d.ty.as_str(), d.level), ("default", Level::Info));
+        assert_eq!((&*d.ty, d.level), ("default", Level::Info));
     }
 }

@@ -138,7 +138,7 @@ impl InFlight {
                 urls.extend(err.url());
                 let text = error_text(err, &urls);
                 crumb.level = Level::Error;
-                crumb.message = Some(text.clone());
+                crumb.message = Some(text.clone().into());
                 error = Some(text);
             }
         }
@@ -204,7 +204,7 @@ impl Drop for InFlight {
         let duration = self.started.elapsed();
         let mut crumb = self.crumb(duration);
         crumb.level = Level::Warning;
-        crumb.message = Some(CANCELLED.to_owned());
+        crumb.message = Some(CANCELLED.into());
         self.record(crumb, duration, None, Some(CANCELLED.to_owned()));
     }
 }
@@ -327,10 +327,7 @@ mod tests {
         assert_eq!(on.data["url"], "https://api.test/cart");
         assert_eq!(on.data["http.query"], "id=7");
         assert_eq!(on.data["http.fragment"], "frag");
-        assert_eq!(
-            (on.ty.as_str(), on.category.as_deref()),
-            ("http", Some("http"))
-        );
+        assert_eq!((&*on.ty, on.category.as_deref()), ("http", Some("http")));
         assert_eq!(on.data["method"], "POST");
         assert_eq!(on.data["duration_ms"], 12.345);
         assert!(!on.data.contains_key("request_body_size"));

@@ -110,7 +110,9 @@ fn envelope_dsc(server: &DevServer, event: &Event) -> Option<DynamicSamplingCont
 }
 
 fn crumb(message: impl Into<String>) -> Breadcrumb {
-    Breadcrumb::new().with_category("app").with_message(message)
+    Breadcrumb::new()
+        .with_category("app")
+        .with_message(message.into())
 }
 
 fn messages(event: &Event) -> Vec<String> {
@@ -118,7 +120,7 @@ fn messages(event: &Event) -> Vec<String> {
         .breadcrumbs
         .iter()
         .flat_map(|b| b.values.iter())
-        .filter_map(|c| c.message.clone())
+        .filter_map(|c| c.message.as_deref().map(str::to_owned))
         .collect()
 }
 

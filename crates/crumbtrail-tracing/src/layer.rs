@@ -363,7 +363,7 @@ impl CrumbtrailLayer {
             Action::Breadcrumb => {
                 let mut fields = FieldVisitor::new(false);
                 event.record(&mut fields);
-                let crumb = breadcrumb(meta.level(), &target, fields.message, fields.data);
+                let crumb = breadcrumb(meta.level(), target.clone(), fields.message, fields.data);
                 let hint = TracingHint::new(meta, target);
                 add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
             }
@@ -425,14 +425,14 @@ impl CrumbtrailLayer {
         if let Some(id) = id {
             data.insert("event_id".into(), Value::String(id.to_string()));
         }
-        let crumb = breadcrumb(meta.level(), hint.target(), message, data);
+        let crumb = breadcrumb(meta.level(), hint.target_cow(), message, data);
         add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
     }
 }
 
 fn breadcrumb(
     level: &Level,
-    target: &str,
+    target: Cow<'static, str>,
     message: Option<String>,
     data: Map<String, Value>,
 ) -> Breadcrumb {
@@ -444,7 +444,7 @@ fn breadcrumb(
         })
         .with_category(target)
         .with_level(crumbtrail_level(level));
-    crumb.message = message;
+    crumb.message = message.map(Cow::Owned);
     crumb.data = data;
     crumb
 }

@@ -165,6 +165,11 @@ impl TracingHint {
         &self.target
     }
 
+    /// The target, without copying a `&'static` one.
+    pub(crate) fn target_cow(&self) -> Cow<'static, str> {
+        self.target.clone()
+    }
+
     /// The level.
     pub fn level(&self) -> Level {
         *self.metadata.level()

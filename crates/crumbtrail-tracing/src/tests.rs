@@ -25,7 +25,7 @@ fn crumbs(event: &Event) -> Vec<&crumbtrail_core::Breadcrumb> {
 fn messages(event: &Event) -> Vec<String> {
     crumbs(event)
         .iter()
-        .map(|c| c.message.clone().unwrap_or_default())
+        .map(|c| c.message.as_deref().unwrap_or_default().to_owned())
         .collect()
 }
 
@@ -97,7 +97,7 @@ async fn fields_become_json_data() {
     let crumb = crumbs(last(&events))[0];
     assert_eq!(crumb.category.as_deref(), Some("shop::cart"));
     assert_eq!(crumb.message.as_deref(), Some("loaded 3 items"));
-    assert_eq!((crumb.ty.as_str(), crumb.level), ("default", Level::Info));
+    assert_eq!((&*crumb.ty, crumb.level), ("default", Level::Info));
     assert_eq!(
         serde_json::Value::Object(crumb.data.clone()),
         json!({
@@ -137,7 +137,7 @@ async fn thresholds_decide_between_nothing_crumb_and_event() {
     // The captured error is in the trail of the next event, as an `error` crumb.
     assert_eq!(messages(last(&events)), ["i", "w", "e"]);
     let after = crumbs(last(&events))[2];
-    assert_eq!((after.ty.as_str(), after.level), ("error", Level::Error));
+    assert_eq!((&*after.ty, after.level), ("error", Level::Error));
     assert_eq!(
         after.data["event_id"],
         events[0].event_id.to_string().as_str()
@@ -167,7 +167,7 @@ async fn with_events_off_errors_are_error_crumbs() {
     .await;
     assert_eq!(events.len(), 1);
     let crumb = crumbs(last(&events))[0];
-    assert_eq!((crumb.ty.as_str(), crumb.level), ("error", Level::Error));
+    assert_eq!((&*crumb.ty, crumb.level), ("error", Level::Error));
     assert_eq!(crumb.data["code"], 7);
 }
 
@@ -258,7 +258,7 @@ async fn an_error_field_becomes_the_exception_chain() {
         ]
     );
     let top = values[1].mechanism.as_ref().unwrap();
-    assert_eq!((top.ty.as_str(), top.handled), ("auto.tracing", Some(true)));
+    assert_eq!((&*top.ty, top.handled), ("auto.tracing", Some(true)));
     // The other error field stays a field.
     assert_eq!(event.extra["cause"], "first");
     assert!(event.extra.get("error").is_none());
@@ -395,7 +395,12 @@ async fn handlers_can_read_fields_and_record_their_own_crumbs() {
             crumbtrail_core::Breadcrumb::new()
                 .with_type("query")
                 .with_category("db")
-                .with_message(fields.data["statement"].as_str().unwrap_or_default()),
+                .with_message(
+                    fields.data["statement"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
         );
         Handling::Handled
     });
@@ -405,7 +410,7 @@ async fn handlers_can_read_fields_and_record_their_own_crumbs() {
     .await;
     let crumb = crumbs(last(&events))[0];
     assert_eq!(
-        (crumb.ty.as_str(), crumb.message.as_deref()),
+        (&*crumb.ty, crumb.message.as_deref()),
         ("query", Some("SELECT 1"))
     );
 }

@@ -135,7 +135,7 @@ async fn logs_become_the_trail_of_the_error_event() {
     let (info, warn) = (crumbs[0], crumbs[1]);
     assert_eq!(info.category.as_deref(), Some("shop::cart"));
     assert_eq!(info.message.as_deref(), Some("cart loaded"));
-    assert_eq!((info.ty.as_str(), info.level), ("default", Level::Info));
+    assert_eq!((&*info.ty, info.level), ("default", Level::Info));
     assert_eq!(
         serde_json::Value::Object(info.data.clone()),
         json!({"cart": 981, "items": 3})
@@ -171,10 +171,7 @@ async fn a_captured_error_is_in_the_trail_of_the_next_event() {
     assert_eq!(messages(first), ["started"]);
     assert_eq!(messages(second), ["started", "first failure"]);
     let earlier = trail(second)[1];
-    assert_eq!(
-        (earlier.ty.as_str(), earlier.level),
-        ("error", Level::Error)
-    );
+    assert_eq!((&*earlier.ty, earlier.level), ("error", Level::Error));
     assert_eq!(
         earlier.data["event_id"],
         first.event_id.to_string().as_str()
@@ -236,7 +233,7 @@ async fn a_target_handler_takes_over_and_global_handlers_run_first() {
                 Breadcrumb::new()
                     .with_type("query")
                     .with_category("db.query")
-                    .with_message(fields.data["statement"].as_str().unwrap_or("?")),
+                    .with_message(fields.data["statement"].as_str().unwrap_or("?").to_owned()),
             );
             Handling::Handled
         })

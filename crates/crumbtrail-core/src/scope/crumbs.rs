@@ -1,9 +1,10 @@
 //! The breadcrumb trail of a scope: a persistent (immutable, shared) list, so that forking a
 //! scope or snapshotting it for a capture copies one pointer, never the crumbs.
 //!
-//! New crumbs are pushed at the head, one allocation each. The list keeps at most `max`
-//! crumbs and `max_bytes` (estimated) bytes *when read*; every `max` pushes it cuts the tail
-//! off in place where no fork or snapshot shares it, so memory stays bounded without copying.
+//! New crumbs go into the head chunk, in place while no fork or snapshot shares it. The list
+//! keeps at most `max` crumbs and `max_bytes` (estimated) bytes *when read*; whenever it starts
+//! a chunk it cuts off older chunks past the limits where no clone shares them, so memory stays
+//! bounded without copying.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -14,6 +15,7 @@ use crumbtrail_protocol::Breadcrumb;
 pub type CrumbProcessor = Arc<dyn Fn(&mut Breadcrumb) + Send + Sync>;
 
 /// One recorded crumb with its estimated size and its optional deferred processor.
+#[derive(Clone)]
 pub(crate) struct CrumbEntry {
     pub(crate) crumb: Breadcrumb,
     /// When it was recorded, if the crumb has no timestamp of its own: converted to the
@@ -38,84 +40,146 @@ impl CrumbEntry {
     }
 }
 
-struct Node {
-    entry: CrumbEntry,
-    prev: Option<Arc<Node>>,
+/// A run of crumbs recorded by one list, oldest first, linked to the older runs it shares.
+struct Chunk {
+    entries: Vec<CrumbEntry>,
+    /// The sum of the entries' estimated sizes.
+    bytes: usize,
+    prev: Option<Arc<Chunk>>,
 }
 
-impl Drop for Node {
+impl Drop for Chunk {
     // Unlink iteratively so dropping a long chain cannot overflow the stack.
     fn drop(&mut self) {
         let mut next = self.prev.take();
-        while let Some(node) = next {
-            match Arc::try_unwrap(node) {
-                Ok(mut n) => next = n.prev.take(),
+        while let Some(chunk) = next {
+            match Arc::try_unwrap(chunk) {
+                Ok(mut c) => next = c.prev.take(),
                 Err(_) => break,
             }
         }
     }
 }
 
+/// The smallest and largest number of crumbs a chunk holds. A list that has just been forked
+/// (or snapshotted) starts a small chunk, so a task that records one crumb allocates little;
+/// a list that keeps recording doubles its chunks up to the largest.
+const MIN_CHUNK: usize = 4;
+const MAX_CHUNK: usize = 32;
+
 /// A trail of breadcrumbs, newest at the head.
+///
+/// A chain of chunks shared behind `Arc`s: cloning the list (a fork, a snapshot for a capture)
+/// copies one pointer. A push writes into the head chunk in place while no clone shares it;
+/// otherwise (and when it is full) it starts a new chunk on top. So a push allocates about
+/// once per [`MAX_CHUNK`] crumbs, and evicting the oldest crumbs drops whole chunks.
 #[derive(Clone, Default)]
 pub(crate) struct CrumbList {
-    head: Option<Arc<Node>>,
-    /// Pushes until the next attempt to cut the tail.
-    until_trim: usize,
+    head: Option<Arc<Chunk>>,
+    /// How many crumbs are reachable from `head` (an upper bound).
+    len: usize,
 }
 
 impl CrumbList {
-    /// Adds a crumb; every `max` pushes, cuts off what is past the limits.
+    /// Adds a crumb. When it starts a new chunk, it cuts off the chunks that are past the
+    /// limits, so memory stays within `max` crumbs plus one chunk (plus what clones share).
     ///
     /// (Freeing the cut crumbs on the sender thread instead was measured: glibc's allocator
     /// makes cross-thread frees cost the caller more than freeing here.)
+    #[inline]
     pub(crate) fn push(&mut self, entry: CrumbEntry, max: usize, max_bytes: usize) {
-        let prev = self.head.take();
-        self.head = Some(Arc::new(Node { entry, prev }));
-        if self.until_trim == 0 {
-            self.until_trim = max.clamp(1, 1 << 16);
-            self.trim(max, max_bytes);
-        } else {
-            self.until_trim -= 1;
+        if let Some(head) = self.head.as_mut().and_then(Arc::get_mut) {
+            if head.entries.len() < head.entries.capacity() {
+                self.len += 1;
+                head.bytes += entry.size;
+                head.entries.push(entry);
+                return;
+            }
         }
+        self.push_chunk(entry, max, max_bytes);
     }
 
-    /// Cuts off the crumbs [`CrumbList::materialize`] would not return, as far as no other
-    /// list shares them (shared nodes are left for a later attempt).
+    /// Starts a new head chunk with `entry` in it.
+    #[cold]
+    fn push_chunk(&mut self, entry: CrumbEntry, max: usize, max_bytes: usize) {
+        let capacity = match self.head.as_mut().and_then(Arc::get_mut) {
+            // Ours and full: grow.
+            Some(full) => (full.entries.capacity() * 2).clamp(MIN_CHUNK, MAX_CHUNK),
+            // Shared with a clone, or no chunk yet: start small.
+            None => MIN_CHUNK,
+        };
+        let mut entries = Vec::with_capacity(capacity.min(max.max(1)));
+        let bytes = entry.size;
+        entries.push(entry);
+        let prev = self.head.take();
+        self.head = Some(Arc::new(Chunk {
+            entries,
+            bytes,
+            prev,
+        }));
+        self.len += 1;
+        self.trim(max, max_bytes);
+    }
+
+    /// Cuts off the chunks [`CrumbList::materialize`] would not read, as far as no other list
+    /// shares the chunks in between. When a shared chunk is in the way (a snapshot taken for a
+    /// capture after every crumb keeps one there) and the chain has grown past twice the
+    /// limit, the list copies the crumbs it still needs into a chunk of its own and lets go of
+    /// the shared chain, so memory stays bounded however often the list is snapshotted.
     fn trim(&mut self, max: usize, max_bytes: usize) {
         let (mut count, mut bytes) = (0usize, 0usize);
         let mut link = &mut self.head;
-        loop {
-            let keep = match link.as_deref() {
-                None => return,
-                Some(n) => count < max && bytes.saturating_add(n.entry.size) <= max_bytes,
+        let mut blocked = false;
+        while let Some(arc) = link.as_mut() {
+            let Some(chunk) = Arc::get_mut(arc) else {
+                blocked = true;
+                break;
             };
-            if !keep {
-                *link = None;
+            count += chunk.entries.len();
+            bytes = bytes.saturating_add(chunk.bytes);
+            if count >= max || bytes >= max_bytes {
+                // Every older crumb is past a limit: the read stops before reaching it.
+                chunk.prev = None;
+                self.len = count;
                 return;
             }
-            let Some(node) = link.as_mut().and_then(Arc::get_mut) else {
-                return; // shared with a fork or a snapshot: try again later
-            };
-            count += 1;
-            bytes += node.entry.size;
-            link = &mut node.prev;
+            link = &mut chunk.prev;
         }
+        if blocked && self.len > max.saturating_mul(2).saturating_add(MAX_CHUNK) {
+            self.rebuild(max, max_bytes);
+        }
+    }
+
+    /// Replaces the chain with one unshared chunk holding the crumbs a read would return.
+    #[cold]
+    fn rebuild(&mut self, max: usize, max_bytes: usize) {
+        let mut entries: Vec<CrumbEntry> = self.newest(max, max_bytes).cloned().collect();
+        entries.reverse();
+        let bytes = entries.iter().map(|e| e.size).sum();
+        self.len = entries.len();
+        self.head = Some(Arc::new(Chunk {
+            entries,
+            bytes,
+            prev: None,
+        }));
+    }
+
+    /// The entries a read returns, newest first.
+    fn newest(&self, max: usize, max_bytes: usize) -> impl Iterator<Item = &CrumbEntry> {
+        let mut bytes = 0usize;
+        std::iter::successors(self.head.as_deref(), |c| c.prev.as_deref())
+            .flat_map(|chunk| chunk.entries.iter().rev())
+            .take(max)
+            .take_while(move |entry| {
+                bytes = bytes.saturating_add(entry.size);
+                bytes <= max_bytes
+            })
     }
 
     /// The crumbs an event carries, oldest first, with deferred processors applied.
     pub(crate) fn materialize(&self, max: usize, max_bytes: usize) -> Vec<Breadcrumb> {
         let mut kept: Vec<&CrumbEntry> = Vec::with_capacity(max.min(128));
-        let mut bytes = 0usize;
-        let mut cur = self.head.as_deref();
-        while let Some(node) = cur {
-            if kept.len() >= max || bytes.saturating_add(node.entry.size) > max_bytes {
-                break;
-            }
-            bytes += node.entry.size;
-            kept.push(&node.entry);
-            cur = node.prev.as_deref();
-        }
+        kept.extend(self.newest(max, max_bytes));
         kept.iter().rev().map(|e| e.to_breadcrumb()).collect()
     }
 
@@ -129,14 +193,14 @@ impl CrumbList {
         self.head.is_none()
     }
 
-    /// How many nodes are reachable (for tests of the memory bound).
+    /// How many crumbs are reachable (for tests of the memory bound).
     #[cfg(test)]
     fn reachable(&self) -> usize {
         let mut n = 0;
         let mut cur = self.head.as_deref();
-        while let Some(node) = cur {
-            n += 1;
-            cur = node.prev.as_deref();
+        while let Some(chunk) = cur {
+            n += chunk.entries.len();
+            cur = chunk.prev.as_deref();
         }
         n
     }
@@ -147,14 +211,18 @@ pub(crate) fn estimate_size(crumb: &Breadcrumb) -> usize {
     const FIXED: usize = 64; // braces, keys, level, timestamp
     FIXED
         + crumb.ty.len()
-        + crumb.category.as_ref().map_or(0, String::len)
-        + crumb.message.as_ref().map_or(0, String::len)
-        + crumb.origin.as_ref().map_or(0, String::len)
-        + crumb
-            .data
-            .iter()
-            .map(|(k, v)| k.len() + 4 + value_size(v))
-            .sum::<usize>()
+        + crumb.category.as_ref().map_or(0, |s| s.len())
+        + crumb.message.as_ref().map_or(0, |s| s.len())
+        + crumb.origin.as_ref().map_or(0, |s| s.len())
+        + if crumb.data.is_empty() {
+            0
+        } else {
+            crumb
+                .data
+                .iter()
+                .map(|(k, v)| k.len() + 4 + value_size(v))
+                .sum::<usize>()
+        }
 }
 
 fn value_size(v: &serde_json::Value) -> usize {
@@ -178,7 +246,7 @@ mod tests {
     use super::*;
 
     fn entry(msg: &str) -> CrumbEntry {
-        let crumb = Breadcrumb::new().with_message(msg);
+        let crumb = Breadcrumb::new().with_message(msg.to_owned());
         CrumbEntry {
             size: estimate_size(&crumb),
             crumb,
@@ -190,7 +258,7 @@ mod tests {
     fn messages(list: &CrumbList, max: usize, max_bytes: usize) -> Vec<String> {
         list.materialize(max, max_bytes)
             .into_iter()
-            .map(|c| c.message.unwrap())
+            .map(|c| c.message.unwrap().into_owned())
             .collect()
     }
 
@@ -243,7 +311,7 @@ mod tests {
             let mut e = entry(&i.to_string());
             e.processor = Some(Arc::new(move |c: &mut Breadcrumb| {
                 calls.fetch_add(1, Ordering::SeqCst);
-                c.message = Some(format!("processed {}", c.message.as_deref().unwrap()));
+                c.message = Some(format!("processed {}", c.message.as_deref().unwrap()).into());
             }));
             list.push(e, 3, usize::MAX);
         }
@@ -278,6 +346,27 @@ mod tests {
             list.push(entry(&i.to_string()), 5, usize::MAX);
         }
         assert!(list.reachable() <= 10, "{} nodes", list.reachable());
+    }
+
+    #[test]
+    fn memory_stays_bounded_when_every_push_follows_a_snapshot() {
+        // A capture after every crumb: each push finds its head chunk shared and starts a
+        // new one; trimming must still cut the tail once the snapshots are gone.
+        let mut list = CrumbList::default();
+        let mut snapshot = None;
+        for i in 0..1_000 {
+            list.push(entry(&i.to_string()), 20, usize::MAX);
+            snapshot = Some(list.clone());
+        }
+        drop(snapshot);
+        list.push(entry("last"), 20, usize::MAX);
+        assert!(
+            list.reachable() <= 2 * 20 + MAX_CHUNK + 1,
+            "{} crumbs",
+            list.reachable()
+        );
+        assert_eq!(messages(&list, 20, usize::MAX).last().unwrap(), "last");
+        assert_eq!(messages(&list, 20, usize::MAX)[0], "981");
     }
 
     #[test]

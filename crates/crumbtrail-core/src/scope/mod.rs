@@ -8,6 +8,7 @@
 mod crumbs;
 mod propagation;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -78,7 +79,7 @@ pub struct Scope {
     pub(crate) fingerprint: Option<Arc<[String]>>,
     pub(crate) transaction: Option<Arc<str>>,
     pub(crate) user: Option<Arc<User>>,
-    pub(crate) tags: Option<Arc<BTreeMap<String, String>>>,
+    pub(crate) tags: Option<Arc<BTreeMap<Cow<'static, str>, String>>>,
     pub(crate) extra: Option<Arc<Map<String, Value>>>,
     pub(crate) contexts: Option<Arc<BTreeMap<String, Context>>>,
     pub(crate) attachments: Option<Arc<Vec<Attachment>>>,
@@ -88,21 +89,34 @@ pub struct Scope {
     pub(crate) propagation: Option<Arc<PropagationContext>>,
 }
 
-/// The part behind `slot`, created empty if absent and copied if shared.
-fn part<T: Default + Clone>(slot: &mut Option<Arc<T>>) -> &mut T {
-    Arc::make_mut(slot.get_or_insert_with(Arc::default))
+/// Changes the part behind `slot`: built fresh if absent (no reference-count traffic on
+/// this common path), else copied first if another scope shares it.
+fn edit<T: Default + Clone>(slot: &mut Option<Arc<T>>, f: impl FnOnce(&mut T)) {
+    match slot {
+        Some(part) => f(Arc::make_mut(part)),
+        None => {
+            let mut part = T::default();
+            f(&mut part);
+            *slot = Some(Arc::new(part));
+        }
+    }
 }
 
 impl Scope {
-    /// Sets a tag (string key and value; the protocol trims both to 200 characters).
-    pub fn set_tag(&mut self, key: impl Into<String>, value: impl ToString) {
-        part(&mut self.tags).insert(key.into(), value.to_string());
+    /// Sets a tag (string key and value; the protocol trims both to 200 characters). A literal
+    /// key is stored without an allocation.
+    pub fn set_tag(&mut self, key: impl Into<Cow<'static, str>>, value: impl ToString) {
+        edit(&mut self.tags, |part| {
+            part.insert(key.into(), value.to_string());
+        });
     }
 
     /// Removes a tag.
     pub fn remove_tag(&mut self, key: &str) {
         if self.tag(key).is_some() {
-            part(&mut self.tags).remove(key);
+            edit(&mut self.tags, |part| {
+                part.remove(key);
+            });
         }
     }
 
@@ -113,25 +127,33 @@ impl Scope {
 
     /// Sets an extra value (arbitrary JSON; prefer contexts for structured data).
     pub fn set_extra(&mut self, key: impl Into<String>, value: impl Into<Value>) {
-        part(&mut self.extra).insert(key.into(), value.into());
+        edit(&mut self.extra, |part| {
+            part.insert(key.into(), value.into());
+        });
     }
 
     /// Removes an extra value.
     pub fn remove_extra(&mut self, key: &str) {
         if self.extra.as_ref().is_some_and(|e| e.contains_key(key)) {
-            part(&mut self.extra).remove(key);
+            edit(&mut self.extra, |part| {
+                part.remove(key);
+            });
         }
     }
 
     /// Sets a context (`os`, `runtime`, a custom name, ...).
     pub fn set_context(&mut self, key: impl Into<String>, context: impl Into<Context>) {
-        part(&mut self.contexts).insert(key.into(), context.into());
+        edit(&mut self.contexts, |part| {
+            part.insert(key.into(), context.into());
+        });
     }
 
     /// Removes a context.
     pub fn remove_context(&mut self, key: &str) {
         if self.contexts.as_ref().is_some_and(|c| c.contains_key(key)) {
-            part(&mut self.contexts).remove(key);
+            edit(&mut self.contexts, |part| {
+                part.remove(key);
+            });
         }
     }
 
@@ -163,7 +185,9 @@ impl Scope {
 
     /// Adds an attachment sent with every event captured in the scope.
     pub fn add_attachment(&mut self, attachment: Attachment) {
-        part(&mut self.attachments).push(attachment);
+        edit(&mut self.attachments, |part| {
+            part.push(attachment);
+        });
     }
 
     /// Removes every attachment.
@@ -177,7 +201,9 @@ impl Scope {
         &mut self,
         processor: impl Fn(Event) -> Option<Event> + Send + Sync + 'static,
     ) {
-        part(&mut self.event_processors).push(Arc::new(processor));
+        edit(&mut self.event_processors, |part| {
+            part.push(Arc::new(processor));
+        });
     }
 
     /// Adds a processor that runs only on error events (events with an exception), before the
@@ -186,7 +212,9 @@ impl Scope {
         &mut self,
         processor: impl Fn(Event) -> Option<Event> + Send + Sync + 'static,
     ) {
-        part(&mut self.error_processors).push(Arc::new(processor));
+        edit(&mut self.error_processors, |part| {
+            part.push(Arc::new(processor));
+        });
     }
 
     /// Records a breadcrumb in this scope directly: no `before_breadcrumb`, and the default

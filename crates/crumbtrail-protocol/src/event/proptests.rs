@@ -82,13 +82,13 @@ pub(crate) fn breadcrumb() -> impl Strategy<Value = Breadcrumb> {
     )
         .prop_map(
             |(ty, category, message, level, timestamp, data, origin)| Breadcrumb {
-                ty,
-                category,
-                message,
+                ty: ty.into(),
+                category: category.map(Into::into),
+                message: message.map(Into::into),
                 level,
                 timestamp,
                 data,
-                origin,
+                origin: origin.map(Into::into),
             },
         )
 }
