@@ -35,6 +35,23 @@ fn bodies_from_the_threshold_on_are_gzipped_and_round_trip() {
 }
 
 #[test]
+fn the_reused_deflate_state_makes_independent_bodies() {
+    // One thread's compressor is reset between bodies: each must decode on its own.
+    let bodies: Vec<Vec<u8>> = (0..5)
+        .map(|i| {
+            format!("{{\"event_id\":\"{i}\"}}\n")
+                .repeat(50 + i * 300)
+                .into_bytes()
+        })
+        .collect();
+    for raw in &bodies {
+        let body = encode(raw.clone());
+        assert!(body.gzip);
+        assert_eq!(&gunzip(&body.bytes), raw);
+    }
+}
+
+#[test]
 fn tiny_and_incompressible_bodies_go_as_they_are() {
     let tiny = vec![b'a'; MIN_GZIP_BYTES - 1];
     let body = encode(tiny.clone());
