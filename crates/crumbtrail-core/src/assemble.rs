@@ -4,12 +4,17 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use std::collections::BTreeMap;
+
 use crumbtrail_protocol::{
-    DataCategory, DiscardReason, DynamicSamplingContext, Envelope, Event, Item, Values,
+    Contexts, DataCategory, DiscardReason, DynamicSamplingContext, Envelope, Event, Item, TraceId,
+    User, Values,
 };
+use serde_json::{Map, Value};
 
 use crate::capture::PendingCapture;
 use crate::client::ClientCtx;
+use crate::hub::Hub;
 use crate::scope::Scope;
 use crate::{pii, stacktrace, truncate};
 
@@ -23,14 +28,7 @@ pub(crate) fn assemble(ctx: &ClientCtx, pending: PendingCapture) -> Option<Envel
         backtrace,
     } = pending;
     let options = &ctx.options;
-    let layers: Vec<&Scope> = [
-        global.as_deref(),
-        Some(&hub.isolation),
-        hub.current.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let layers = layers(&hub, global.as_deref());
     apply_scopes(&mut event, &layers, ctx);
     apply_options(&mut event, ctx);
     if let Some(bt) = backtrace {
@@ -132,20 +130,13 @@ fn apply_scopes(event: &mut Event, layers: &[&Scope], ctx: &ClientCtx) {
         if event.transaction.is_none() {
             event.transaction = layer.transaction.as_deref().map(str::to_owned);
         }
-        if event.user.is_none() {
-            event.user = layer.user.as_deref().cloned();
-        }
-        for (k, v) in layer.tags.iter().flat_map(|t| t.iter()) {
-            event.tags.entry(k.to_string()).or_insert_with(|| v.clone());
-        }
-        for (k, v) in layer.extra.iter().flat_map(|e| e.iter()) {
-            event.extra.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-        for (k, v) in layer.contexts.iter().flat_map(|c| c.iter()) {
-            if event.contexts.get(k).is_none() {
-                event.contexts.insert(k.clone(), v.clone());
-            }
-        }
+        apply_shared(
+            layer,
+            &mut event.user,
+            &mut event.tags,
+            &mut event.extra,
+            &mut event.contexts,
+        );
     }
     if event.contexts.trace().is_none() {
         if let Some(p) = layers.iter().rev().find_map(|l| l.propagation.as_deref()) {
@@ -176,16 +167,15 @@ fn apply_scopes(event: &mut Event, layers: &[&Scope], ctx: &ClientCtx) {
 }
 
 fn apply_options(event: &mut Event, ctx: &ClientCtx) {
-    let o = &ctx.options;
-    let fill = |slot: &mut Option<String>, value: &Option<std::borrow::Cow<'static, str>>| {
-        if slot.is_none() {
-            *slot = value.as_ref().map(|v| v.to_string());
-        }
-    };
-    fill(&mut event.release, &o.release);
-    fill(&mut event.environment, &o.environment);
-    fill(&mut event.dist, &o.dist);
-    fill(&mut event.server_name, &o.server_name);
+    fill_identity(
+        ctx,
+        [
+            &mut event.release,
+            &mut event.environment,
+            &mut event.dist,
+            &mut event.server_name,
+        ],
+    );
     if event.sdk.is_none() {
         event.sdk = Some(ctx.sdk.clone());
     }
@@ -218,6 +208,65 @@ fn dsc_for(event: &Event, layers: &[&Scope], ctx: &ClientCtx) -> Option<DynamicS
         return Some(dsc);
     }
     let trace_id = event.contexts.trace()?.trace_id;
+    Some(new_dsc(
+        ctx,
+        trace_id,
+        event.release.clone(),
+        event.environment.clone(),
+    ))
+}
+
+/// The scope layers of a capture, outermost first: global → isolation → current.
+pub(crate) fn layers<'a>(hub: &'a Hub, global: Option<&'a Scope>) -> Vec<&'a Scope> {
+    [global, Some(&hub.isolation), hub.current.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Applies what events and transactions take alike from one layer, under their own values.
+pub(crate) fn apply_shared(
+    layer: &Scope,
+    user: &mut Option<User>,
+    tags: &mut BTreeMap<String, String>,
+    extra: &mut Map<String, Value>,
+    contexts: &mut Contexts,
+) {
+    if user.is_none() {
+        *user = layer.user.as_deref().cloned();
+    }
+    for (k, v) in layer.tags.iter().flat_map(|t| t.iter()) {
+        tags.entry(k.to_string()).or_insert_with(|| v.clone());
+    }
+    for (k, v) in layer.extra.iter().flat_map(|e| e.iter()) {
+        extra.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    for (k, v) in layer.contexts.iter().flat_map(|c| c.iter()) {
+        if contexts.get(k).is_none() {
+            contexts.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// Fills unset release, environment, dist and server name (in that order) from the options.
+pub(crate) fn fill_identity(ctx: &ClientCtx, slots: [&mut Option<String>; 4]) {
+    let o = &ctx.options;
+    let values = [&o.release, &o.environment, &o.dist, &o.server_name];
+    for (slot, value) in slots.into_iter().zip(values) {
+        if slot.is_none() {
+            *slot = value.as_ref().map(|v| v.to_string());
+        }
+    }
+}
+
+/// A sampling context for a trace that started here: the trace id, the DSN's public key and
+/// org, release and environment.
+pub(crate) fn new_dsc(
+    ctx: &ClientCtx,
+    trace_id: TraceId,
+    release: Option<String>,
+    environment: Option<String>,
+) -> DynamicSamplingContext {
     let mut dsc = DynamicSamplingContext::new();
     dsc.set_trace_id(trace_id);
     dsc.public_key = ctx.dsn.as_ref().map(|d| d.public_key().to_owned());
@@ -226,7 +275,7 @@ fn dsc_for(event: &Event, layers: &[&Scope], ctx: &ClientCtx) -> Option<DynamicS
         .as_ref()
         .and_then(|d| d.org_id())
         .map(|o| o.to_string());
-    dsc.release = event.release.clone();
-    dsc.environment = event.environment.clone();
-    Some(dsc)
+    dsc.release = release;
+    dsc.environment = environment;
+    dsc
 }

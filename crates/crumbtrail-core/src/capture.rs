@@ -256,7 +256,10 @@ pub(crate) fn capture_with(
         global: hub::global_scope(),
         backtrace,
     };
-    if client.enqueue(Work::Capture(Box::new(pending)), DataCategory::Error) {
+    if client.enqueue(
+        Work::Capture(Box::new(pending)),
+        &[(DataCategory::Error, 1)],
+    ) {
         client.set_last_event_id(id);
         Some(id)
     } else {

@@ -38,6 +38,8 @@ pub(crate) struct ClientCtx {
     debug_said: Mutex<HashMap<&'static str, Instant>>,
     /// The Spotlight mirror, when enabled.
     pub(crate) mirror: Option<crate::spotlight::Mirror>,
+    /// Backpressure: how much transactions are downsampled.
+    pub(crate) health: crate::health::Health,
 }
 
 /// A diagnostic with the same cause is reported at most once per this interval.
@@ -76,23 +78,34 @@ pub(crate) struct ClientInner {
 
 impl ClientInner {
     /// Hands work to the sender without waiting. A full queue or a closed client drops the
-    /// work and counts it.
-    pub(crate) fn enqueue(&self, work: Work, category: DataCategory) -> bool {
+    /// work and counts `losses` (the categories and quantities it holds).
+    ///
+    /// Errors go first: other work (transactions) is only queued while a tenth of the queue,
+    /// in items and in bytes, is still free for errors.
+    pub(crate) fn enqueue(&self, work: Work, losses: &[(DataCategory, u64)]) -> bool {
+        let lost = || {
+            for (category, quantity) in losses {
+                self.ctx
+                    .discards
+                    .record(DiscardReason::QueueOverflow, category.clone(), *quantity);
+            }
+            false
+        };
         if self.closed.load(Ordering::Acquire) {
-            self.ctx
-                .discards
-                .record(DiscardReason::QueueOverflow, category, 1);
-            return false;
+            return lost();
         }
         let size = work.estimated_size();
         let queued = &self.sender.queued_bytes;
-        if queued.load(Ordering::Relaxed).saturating_add(size)
-            > self.ctx.options.transport_queue_bytes
+        let (mut max_items, mut max_bytes) = (0, self.ctx.options.transport_queue_bytes);
+        if !work.is_error() {
+            max_items = self.sender.data.max_capacity() / 10;
+            max_bytes -= max_bytes / 10;
+        }
+        if queued.load(Ordering::Relaxed).saturating_add(size) > max_bytes
+            || (max_items > 0 && self.sender.data.capacity() <= max_items)
         {
-            self.ctx
-                .discards
-                .record(DiscardReason::QueueOverflow, category, 1);
-            return false;
+            self.ctx.health.note_overflow();
+            return lost();
         }
         // Counted before the send so the sender's decrement can never run first.
         queued.fetch_add(size, Ordering::Relaxed);
@@ -100,10 +113,8 @@ impl ClientInner {
             Ok(()) => true,
             Err(_) => {
                 queued.fetch_sub(size, Ordering::Relaxed);
-                self.ctx
-                    .discards
-                    .record(DiscardReason::QueueOverflow, category, 1);
-                false
+                self.ctx.health.note_overflow();
+                lost()
             }
         }
     }
@@ -215,6 +226,7 @@ impl Client {
             sdk,
             debug_said: Mutex::default(),
             mirror,
+            health: crate::health::Health::default(),
         });
         let sender = worker::start(Arc::clone(&ctx), queue_size);
         hub::client_created();

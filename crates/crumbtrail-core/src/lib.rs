@@ -28,10 +28,12 @@ mod breadcrumbs;
 mod capture;
 mod client;
 mod discard;
+mod health;
 mod hint;
 mod http;
 mod hub;
 mod options;
+mod performance;
 mod pii;
 mod scope;
 mod spotlight;
@@ -60,9 +62,10 @@ pub use hint::{BreadcrumbHint, EventHint};
 pub use http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HttpTransport};
 pub use hub::configure_global_scope;
 pub use options::{
-    BeforeBreadcrumb, BeforeSend, ClientOptions, DEFAULT_MAX_BREADCRUMB_BYTES, ErrorSampler,
-    Integration,
+    BeforeBreadcrumb, BeforeSend, BeforeSendTransaction, ClientOptions,
+    DEFAULT_MAX_BREADCRUMB_BYTES, ErrorSampler, Integration, TracesSampler,
 };
+pub use performance::{SamplingContext, Span, Transaction, start_transaction};
 pub use pii::{DEFAULT_DENYLIST, EventScrubber, FILTERED, PII_DENYLIST};
 pub use scope::{Attachment, CrumbProcessor, EventProcessor, PropagationContext, Scope};
 pub use spotlight::{DEFAULT_SPOTLIGHT_URL, Spotlight};

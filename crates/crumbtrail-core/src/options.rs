@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crumbtrail_protocol::{Breadcrumb, Event};
+use crumbtrail_protocol::{Breadcrumb, Event, Transaction};
 
 use crate::hint::{BreadcrumbHint, EventHint};
 use crate::pii::EventScrubber;
@@ -14,8 +14,13 @@ use crate::transport::TransportFactory;
 /// `before_breadcrumb`: may change a crumb or drop it (`None`).
 pub type BeforeBreadcrumb =
     Arc<dyn Fn(Breadcrumb, &BreadcrumbHint<'_>) -> Option<Breadcrumb> + Send + Sync>;
-/// `before_send` / `before_send_transaction`: may change an event or drop it (`None`).
+/// `before_send`: may change an event or drop it (`None`).
 pub type BeforeSend = Arc<dyn Fn(Event, &EventHint) -> Option<Event> + Send + Sync>;
+/// `before_send_transaction`: may change a finished transaction or drop it (`None`).
+pub type BeforeSendTransaction = Arc<dyn Fn(Transaction) -> Option<Transaction> + Send + Sync>;
+/// `traces_sampler`: the sample rate for one new transaction, in [0, 1]; it decides instead
+/// of `traces_sample_rate`, and sees the incoming decision of a continued trace.
+pub type TracesSampler = Arc<dyn Fn(&crate::SamplingContext<'_>) -> f64 + Send + Sync>;
 /// `error_sampler`: the sample rate for one error event, in [0, 1].
 pub type ErrorSampler = Arc<dyn Fn(&Event, &EventHint) -> f64 + Send + Sync>;
 
@@ -74,7 +79,21 @@ pub struct ClientOptions {
     /// Changes or drops each error/message event before it is sent.
     pub before_send: Option<BeforeSend>,
     /// Changes or drops each transaction before it is sent.
-    pub before_send_transaction: Option<BeforeSend>,
+    pub before_send_transaction: Option<BeforeSendTransaction>,
+    /// The share of transactions to send, in [0, 1]; `None` (the default) turns performance
+    /// monitoring off: [`start_transaction`](crate::start_transaction) then records nothing.
+    /// Read from `SENTRY_TRACES_SAMPLE_RATE` when unset.
+    pub traces_sample_rate: Option<f64>,
+    /// Decides each transaction's sample rate instead of `traces_sample_rate` (and turns
+    /// performance monitoring on by itself).
+    pub traces_sampler: Option<TracesSampler>,
+    /// Downsamples transactions (never errors) while the SDK is unhealthy — the queue
+    /// overflowed or a rate limit is active — halving their rate at every check until it is
+    /// healthy again; what that drops is counted as `backpressure` (default true).
+    pub enable_backpressure_handling: bool,
+    /// How often the sender's health is checked for backpressure (default 10 s, as in
+    /// Sentry's SDKs).
+    pub backpressure_check_interval: Duration,
     /// Errors not to send: an event is dropped when an exception type or value, or its
     /// message, contains one of these strings.
     pub ignore_errors: Vec<String>,
@@ -156,6 +175,10 @@ impl Default for ClientOptions {
             before_breadcrumb: None,
             before_send: None,
             before_send_transaction: None,
+            traces_sample_rate: None,
+            traces_sampler: None,
+            enable_backpressure_handling: true,
+            backpressure_check_interval: Duration::from_secs(10),
             ignore_errors: Vec::new(),
             attach_stacktrace: false,
             in_app_include: Vec::new(),
@@ -183,7 +206,8 @@ impl Default for ClientOptions {
 }
 
 impl ClientOptions {
-    /// Fills unset `dsn`, `release`, `environment` and `debug` from the `SENTRY_*` variables.
+    /// Fills unset `dsn`, `release`, `environment`, `traces_sample_rate` and `debug` from the
+    /// `SENTRY_*` variables.
     pub fn apply_env_defaults(&mut self) {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         if self.dsn.is_none() {
@@ -194,6 +218,11 @@ impl ClientOptions {
         }
         if self.environment.is_none() {
             self.environment = var("SENTRY_ENVIRONMENT").map(Cow::Owned);
+        }
+        if self.traces_sample_rate.is_none() {
+            self.traces_sample_rate = var("SENTRY_TRACES_SAMPLE_RATE")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|r| (0.0..=1.0).contains(r));
         }
         if !self.debug {
             self.debug = var("SENTRY_DEBUG").is_some_and(|v| {
@@ -210,6 +239,7 @@ impl fmt::Debug for ClientOptions {
             .field("release", &self.release)
             .field("environment", &self.environment)
             .field("sample_rate", &self.sample_rate)
+            .field("traces_sample_rate", &self.traces_sample_rate)
             .field("max_breadcrumbs", &self.max_breadcrumbs)
             .field("send_default_pii", &self.send_default_pii)
             .field("debug", &self.debug)

@@ -20,6 +20,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use crate::assemble::assemble;
 use crate::capture::PendingCapture;
 use crate::client::ClientCtx;
+use crate::performance::{PendingTransaction, assemble_transaction};
 use crate::transport::{SendOutcome, Transport};
 
 /// How many envelopes may be in flight at once, so one slow request does not hold up the rest.
@@ -29,6 +30,8 @@ const MAX_IN_FLIGHT: usize = 16;
 pub(crate) enum Work {
     /// A captured event to assemble and send.
     Capture(Box<PendingCapture>),
+    /// A finished transaction to assemble and send.
+    Transaction(Box<PendingTransaction>),
     /// A finished envelope to send as is.
     Envelope(Box<Envelope>),
 }
@@ -83,8 +86,16 @@ impl Work {
                             .sum()
                     })
             }
+            Work::Transaction(t) => {
+                std::mem::size_of::<PendingTransaction>() + t.transaction.spans.len() * 256
+            }
             Work::Envelope(e) => e.items.iter().map(|i| 64 + i.payload.len()).sum(),
         }
+    }
+
+    /// Whether it is an error event, which goes before everything else.
+    pub(crate) fn is_error(&self) -> bool {
+        matches!(self, Work::Capture(_))
     }
 }
 
@@ -175,6 +186,11 @@ async fn run(
         .client_report_interval
         .max(Duration::from_millis(10));
     let mut next_report = Instant::now() + interval;
+    let health_interval = ctx
+        .options
+        .backpressure_check_interval
+        .max(Duration::from_millis(10));
+    let mut next_health = Instant::now() + health_interval;
     // `permit` is `None` for client reports: they never wait for a free slot, so the control
     // loop cannot stall behind sends that hang (and flush deadlines stay honoured).
     let spawn_job = |work: Work, seq: u64, permit: Option<tokio::sync::OwnedSemaphorePermit>| {
@@ -186,6 +202,7 @@ async fn run(
         tokio::spawn(async move {
             let envelope = match work {
                 Work::Capture(pending) => assemble(&ctx, *pending),
+                Work::Transaction(pending) => assemble_transaction(&ctx, *pending),
                 Work::Envelope(env) => Some(*env),
             };
             // Pending losses ride along on an envelope going out anyway, at most every 30 s.
@@ -298,6 +315,22 @@ async fn run(
                         Work::Envelope(Box::new(Envelope::new().with_item(item))),
                         seq,
                         permits.clone().try_acquire_owned().ok(),
+                    );
+                }
+            }
+            // Backpressure: downsample transactions while the queue overflows or a rate limit
+            // holds.
+            _ = sleep_until(Some(next_health)), if ctx.options.enable_backpressure_handling => {
+                next_health = Instant::now() + health_interval;
+                let limited = limits.lock().is_any_limited(Instant::now());
+                let factor = ctx.health.check(limited);
+                if factor > 0 {
+                    ctx.debug(
+                        "backpressure",
+                        format_args!(
+                            "backpressure: transactions sampled at 1/{} of their rate",
+                            1u32 << factor
+                        ),
                     );
                 }
             }

@@ -24,6 +24,8 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// assert!(limits.is_item_limited(&ItemType::Event, now));
 /// assert!(!limits.is_item_limited(&ItemType::Transaction, now));
 /// assert!(!limits.is_limited(&DataCategory::Error, now + Duration::from_secs(60)));
+/// assert!(limits.is_any_limited(now));
+/// assert!(!limits.is_any_limited(now + Duration::from_secs(60)));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RateLimits {
@@ -104,6 +106,11 @@ impl RateLimits {
     /// Whether `category` (or everything) is limited at `now`.
     pub fn is_limited(&self, category: &DataCategory, now: Instant) -> bool {
         self.retry_after(category, now).is_some()
+    }
+
+    /// Whether any limit (global or of a category) is active at `now`.
+    pub fn is_any_limited(&self, now: Instant) -> bool {
+        self.is_globally_limited(now) || self.categories.values().any(|d| *d > now)
     }
 
     /// Whether the global limit is active at `now`.
