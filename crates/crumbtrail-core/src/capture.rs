@@ -256,10 +256,7 @@ pub(crate) fn capture_with(
         global: hub::global_scope(),
         backtrace,
     };
-    if client.enqueue(
-        Work::Capture(Box::new(pending)),
-        &[(DataCategory::Error, 1)],
-    ) {
+    if client.enqueue(Work::Capture(Box::new(pending))) {
         client.set_last_event_id(id);
         Some(id)
     } else {

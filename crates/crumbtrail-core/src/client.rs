@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crumbtrail_protocol::{ClientSdkInfo, DataCategory, DiscardReason, Dsn, DsnError, EventId};
+use crumbtrail_protocol::{ClientSdkInfo, DiscardReason, Dsn, DsnError, EventId};
 use tokio::sync::oneshot;
 
 use crate::discard::Discards;
@@ -78,13 +78,14 @@ pub(crate) struct ClientInner {
 
 impl ClientInner {
     /// Hands work to the sender without waiting. A full queue or a closed client drops the
-    /// work and counts `losses` (the categories and quantities it holds).
+    /// work and counts what it holds.
     ///
     /// Errors go first: other work (transactions) is only queued while a tenth of the queue,
     /// in items and in bytes, is still free for errors.
-    pub(crate) fn enqueue(&self, work: Work, losses: &[(DataCategory, u64)]) -> bool {
+    pub(crate) fn enqueue(&self, work: Work) -> bool {
+        let losses = work.losses();
         let lost = || {
-            for (category, quantity) in losses {
+            for (category, quantity) in &losses {
                 self.ctx
                     .discards
                     .record(DiscardReason::QueueOverflow, category.clone(), *quantity);
@@ -285,7 +286,12 @@ impl Client {
     }
 
     /// Flushes, then stops the sender. Captures after this are dropped and counted.
-    /// Returns whether everything was delivered in time.
+    /// Returns whether everything was delivered in time; when it was not, what the sender gave
+    /// up on is counted before this returns (sends cut off as `network_error`, captures still
+    /// queued as `queue_overflow`), so [`Client::discards`] shows every loss.
+    ///
+    /// Hooks (`before_send`, processors) run on the sender: one that blocks delays the answer
+    /// by as long as it blocks.
     pub async fn close(&self, timeout: Duration) -> bool {
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             return true;

@@ -4,6 +4,8 @@
 //! Every test has its own server (port 0) and client; every wait is on `flush` or on the
 //! server, bounded. The only sleeps wait for a server-announced `Retry-After` to run out.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -237,22 +239,11 @@ async fn a_429_with_retry_after_seconds_limits_everything_until_then() {
 #[tokio::test]
 async fn a_429_with_retry_after_as_an_http_date_limits_everything_until_then() {
     // HTTP dates have whole seconds: 3 s ahead is a wait of 2 to 3 s.
-    global_limit_case(http_date_in(Duration::from_secs(3)), Duration::from_secs(3)).await;
-}
-
-/// `now + ahead` as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-fn http_date_in(ahead: Duration) -> String {
-    let t = crumbtrail_core::protocol::timestamp::now() + ahead;
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        &t.weekday().to_string()[..3],
-        t.day(),
-        &t.month().to_string()[..3],
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
+    global_limit_case(
+        common::http_date_in(Duration::from_secs(3)),
+        Duration::from_secs(3),
     )
+    .await;
 }
 
 #[tokio::test]

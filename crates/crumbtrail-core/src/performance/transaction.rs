@@ -229,10 +229,6 @@ impl Transaction {
         data.timestamp = crumbtrail_protocol::timestamp::now();
         data.spans = spans;
         let id = data.event_id;
-        let losses = [
-            (DataCategory::Transaction, 1),
-            (DataCategory::Span, data.spans.len() as u64 + 1),
-        ];
         let pending = PendingTransaction {
             transaction: data,
             sample_rate: inner.sample_rate,
@@ -241,7 +237,7 @@ impl Transaction {
         };
         inner
             .client
-            .enqueue(Work::Transaction(Box::new(pending)), &losses)
+            .enqueue(Work::Transaction(Box::new(pending)))
             .then_some(id)
     }
 }

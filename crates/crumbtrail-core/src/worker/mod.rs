@@ -14,14 +14,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope, RateLimits};
+use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::assemble::assemble;
 use crate::capture::PendingCapture;
 use crate::client::ClientCtx;
-use crate::performance::{PendingTransaction, assemble_transaction};
-use crate::transport::{SendOutcome, Transport};
+use crate::performance::PendingTransaction;
+
+mod job;
+
+use job::Jobs;
 
 /// How many envelopes may be in flight at once, so one slow request does not hold up the rest.
 const MAX_IN_FLIGHT: usize = 16;
@@ -90,6 +92,22 @@ impl Work {
                 std::mem::size_of::<PendingTransaction>() + t.transaction.spans.len() * 256
             }
             Work::Envelope(e) => e.items.iter().map(|i| 64 + i.payload.len()).sum(),
+        }
+    }
+
+    /// The categories and quantities it holds: what is counted when it is lost.
+    pub(crate) fn losses(&self) -> Vec<(DataCategory, u64)> {
+        match self {
+            Work::Capture(_) => vec![(DataCategory::Error, 1)],
+            Work::Transaction(t) => vec![
+                (DataCategory::Transaction, 1),
+                (DataCategory::Span, t.transaction.spans.len() as u64 + 1),
+            ],
+            Work::Envelope(e) => e
+                .items
+                .iter()
+                .flat_map(|i| i.discard_quantities())
+                .collect(),
         }
     }
 
@@ -162,6 +180,8 @@ struct Waiter {
     reply: Reply,
     /// Whether the client report for this request was already sent (or found empty).
     reported: bool,
+    /// A close: past its deadline, the sender gives up on what is left.
+    close: bool,
 }
 
 async fn run(
@@ -170,7 +190,6 @@ async fn run(
     mut control_rx: mpsc::UnboundedReceiver<Control>,
     queued_bytes: Arc<AtomicUsize>,
 ) {
-    let transport = (ctx.transport)();
     let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
     let mut progress = Progress::default();
@@ -179,8 +198,6 @@ async fn run(
     let mut control_open = true;
     let mut closing = false;
 
-    let limits = Arc::new(Limits::default());
-    let reports = Arc::new(Reports::new());
     let interval = ctx
         .options
         .client_report_interval
@@ -191,67 +208,17 @@ async fn run(
         .backpressure_check_interval
         .max(Duration::from_millis(10));
     let mut next_health = Instant::now() + health_interval;
-    // `permit` is `None` for client reports: they never wait for a free slot, so the control
-    // loop cannot stall behind sends that hang (and flush deadlines stay honoured).
-    let spawn_job = |work: Work, seq: u64, permit: Option<tokio::sync::OwnedSemaphorePermit>| {
-        let ctx = Arc::clone(&ctx);
-        let transport = Arc::clone(&transport);
-        let limits = Arc::clone(&limits);
-        let reports = Arc::clone(&reports);
-        let done_tx = done_tx.clone();
-        tokio::spawn(async move {
-            let envelope = match work {
-                Work::Capture(pending) => assemble(&ctx, *pending),
-                Work::Transaction(pending) => assemble_transaction(&ctx, *pending),
-                Work::Envelope(env) => Some(*env),
-            };
-            // Pending losses ride along on an envelope going out anyway, at most every 30 s.
-            let envelope = envelope.map(|mut e| {
-                if reports.due(PIGGYBACK_INTERVAL) && reports_in(&e.items).is_empty() {
-                    if let Some(item) = reports.take(&ctx) {
-                        e.items.push(item);
-                    }
-                }
-                e
-            });
-            // Spotlight gets its copy before rate limiting, on a task of its own.
-            if let (Some(e), Some(mirror)) = (&envelope, &ctx.mirror) {
-                if mirror.ready() {
-                    let copy = e.clone();
-                    let ctx = Arc::clone(&ctx);
-                    tokio::spawn(async move {
-                        if let Some(Err(err)) = match &ctx.mirror {
-                            Some(m) => Some(m.send(&copy).await),
-                            None => None,
-                        } {
-                            ctx.debug(
-                                "spotlight",
-                                format_args!(
-                                    "Spotlight did not take an envelope ({err}); backing off"
-                                ),
-                            );
-                        }
-                    });
-                }
-            }
-            if let Some(envelope) = envelope.and_then(|e| limits.admit(e, &ctx)) {
-                send(&ctx, &*transport, &limits, envelope).await;
-            }
-            drop(permit);
-            let _ = done_tx.send(seq);
-        });
-    };
-
+    let mut jobs = Jobs::new(Arc::clone(&ctx), done_tx);
     loop {
         // Waiters whose work is done get the pending client report sent first.
         if waiters
             .iter()
             .any(|w| !w.reported && progress.through >= w.target)
         {
-            let report_seq = match reports.take(&ctx) {
+            let report_seq = match jobs.reports.take(&ctx) {
                 Some(item) => {
                     let seq = progress.next_seq();
-                    spawn_job(
+                    jobs.spawn(
                         Work::Envelope(Box::new(Envelope::new().with_item(item))),
                         seq,
                         permits.clone().try_acquire_owned().ok(),
@@ -270,7 +237,17 @@ async fn run(
                 }
             }
         }
-        resolve(&mut waiters, &progress, Instant::now());
+        let now = Instant::now();
+        if waiters
+            .iter()
+            .any(|w| w.close && now >= w.deadline && progress.through < w.target)
+        {
+            // The close ran out of time: cut off what is in flight and drop what is queued,
+            // counting all of it, before answering (so the caller sees the counts).
+            jobs.abort_all().await;
+            abandon_queue(&ctx, &mut data_rx, &queued_bytes);
+        }
+        resolve(&mut waiters, &progress, now);
         if closing && waiters.is_empty() {
             break;
         }
@@ -301,17 +278,18 @@ async fn run(
                     // client report, and the request waits for that too.
                     let target = progress.received + data_rx.len() as u64;
                     closing |= close;
-                    waiters.push(Waiter { target, deadline, reply, reported: false });
+                    waiters.push(Waiter { target, deadline, reply, reported: false, close });
                 }
             },
             Some(seq) = done_rx.recv() => progress.complete(seq),
+            () = jobs.reap() => {}
             _ = sleep_until(next_deadline), if next_deadline.is_some() => {}
             // A standalone client report when losses are pending, every `client_report_interval`.
             _ = sleep_until(Some(next_report)), if ctx.options.send_client_reports => {
                 next_report = Instant::now() + interval;
-                if let Some(item) = reports.take(&ctx) {
+                if let Some(item) = jobs.reports.take(&ctx) {
                     let seq = progress.next_seq();
-                    spawn_job(
+                    jobs.spawn(
                         Work::Envelope(Box::new(Envelope::new().with_item(item))),
                         seq,
                         permits.clone().try_acquire_owned().ok(),
@@ -322,7 +300,7 @@ async fn run(
             // holds.
             _ = sleep_until(Some(next_health)), if ctx.options.enable_backpressure_handling => {
                 next_health = Instant::now() + health_interval;
-                let limited = limits.lock().is_any_limited(Instant::now());
+                let limited = jobs.limits.lock().is_any_limited(Instant::now());
                 let factor = ctx.health.check(limited);
                 if factor > 0 {
                     ctx.debug(
@@ -341,7 +319,7 @@ async fn run(
                     let seq = progress.next_seq();
                     // A permit is free (checked above), so this does not wait.
                     if let Ok(p) = permits.clone().acquire_owned().await {
-                        spawn_job(work, seq, Some(p));
+                        jobs.spawn(work, seq, Some(p));
                     }
                 }
             },
@@ -349,146 +327,14 @@ async fn run(
     }
 }
 
-/// How long pending losses wait before riding along on an outgoing envelope (PROTOCOL.md §7).
-const PIGGYBACK_INTERVAL: Duration = Duration::from_secs(30);
-
-/// When the last client report went out, shared by the sender's jobs.
-struct Reports(std::sync::Mutex<Instant>);
-
-impl Reports {
-    fn new() -> Self {
-        Reports(std::sync::Mutex::new(Instant::now()))
-    }
-
-    /// Whether `min` has passed since the last report.
-    fn due(&self, min: Duration) -> bool {
-        self.0
-            .lock()
-            .map(|last| last.elapsed() >= min)
-            .unwrap_or(false)
-    }
-
-    /// The pending losses as a `client_report` item (`None` when there are none or reports
-    /// are off), and the time of this report noted.
-    fn take(&self, ctx: &ClientCtx) -> Option<crumbtrail_protocol::Item> {
-        if !ctx.options.send_client_reports {
-            return None;
-        }
-        let item = ctx.discards.take_report()?.to_item().ok()?;
-        if let Ok(mut last) = self.0.lock() {
-            *last = Instant::now();
-        }
-        Some(item)
-    }
-}
-
-/// The rate limits the server announced, shared by the sender's jobs (PROTOCOL.md §6).
-#[derive(Default)]
-struct Limits(std::sync::Mutex<RateLimits>);
-
-impl Limits {
-    fn lock(&self) -> std::sync::MutexGuard<'_, RateLimits> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Drops the items a rate limit covers (counted as `ratelimit_backoff`); `None` when
-    /// nothing is left to send.
-    fn admit(&self, mut envelope: Envelope, ctx: &ClientCtx) -> Option<Envelope> {
-        let items = std::mem::take(&mut envelope.items);
-        let reports = reports_in(&items);
-        let (kept, dropped) = self.lock().filter_items(items, Instant::now());
-        for (category, quantity) in dropped {
+/// Drops everything still queued, counting it as `queue_overflow` (it never got a turn).
+fn abandon_queue(ctx: &ClientCtx, data_rx: &mut mpsc::Receiver<Work>, queued_bytes: &AtomicUsize) {
+    data_rx.close();
+    while let Ok(work) = data_rx.try_recv() {
+        queued_bytes.fetch_sub(work.estimated_size(), Ordering::Relaxed);
+        for (category, quantity) in work.losses() {
             ctx.discards
-                .record(DiscardReason::RatelimitBackoff, category, quantity);
-        }
-        if !reports.is_empty() && reports_in(&kept).is_empty() {
-            restore(ctx, reports);
-        }
-        if kept.is_empty() {
-            ctx.debug(
-                "ratelimit_backoff",
-                format_args!("rate limited: an envelope was dropped before sending"),
-            );
-            return None;
-        }
-        envelope.items = kept;
-        Some(envelope)
-    }
-}
-
-/// Sends one envelope and accounts for the answer (PROTOCOL.md §11).
-async fn send(ctx: &ClientCtx, transport: &dyn Transport, limits: &Limits, envelope: Envelope) {
-    let losses: Vec<(DataCategory, u64)> = envelope
-        .items
-        .iter()
-        .flat_map(|i| i.discard_quantities())
-        .collect();
-    // A client report that does not get through puts its counts back for the next one.
-    let reports = reports_in(&envelope.items);
-    let lost = |reason: DiscardReason| {
-        for (category, quantity) in &losses {
-            ctx.discards
-                .record(reason.clone(), category.clone(), *quantity);
-        }
-    };
-    match transport.send(envelope).await {
-        SendOutcome::Response {
-            status,
-            rate_limits,
-            retry_after,
-        } => {
-            limits.lock().update_from_response(
-                Instant::now(),
-                status,
-                rate_limits.as_deref(),
-                retry_after.as_deref(),
-            );
-            match status {
-                200..=299 => {}
-                429 => {
-                    ctx.debug(
-                        "http_429",
-                        format_args!("rate limited by the server (HTTP 429)"),
-                    );
-                    restore(ctx, reports);
-                }
-                _ => {
-                    ctx.debug(
-                        "send_error",
-                        format_args!("the server rejected an envelope: HTTP {status}"),
-                    );
-                    lost(DiscardReason::SendError);
-                    restore(ctx, reports);
-                }
-            }
-        }
-        SendOutcome::NetworkError(e) => {
-            ctx.debug(
-                "network_error",
-                format_args!("could not send an envelope: {e}"),
-            );
-            lost(DiscardReason::NetworkError);
-            restore(ctx, reports);
-        }
-    }
-}
-
-/// The client reports among `items`.
-fn reports_in(items: &[crumbtrail_protocol::Item]) -> Vec<crumbtrail_protocol::ClientReport> {
-    items
-        .iter()
-        .filter(|i| i.ty() == &crumbtrail_protocol::ItemType::ClientReport)
-        .filter_map(|i| i.decode_json().ok())
-        .collect()
-}
-
-/// Puts the counts of undelivered client reports back, so the next report carries them.
-fn restore(ctx: &ClientCtx, reports: Vec<crumbtrail_protocol::ClientReport>) {
-    for report in reports {
-        for d in report.discarded_events {
-            ctx.discards.record(d.reason, d.category, d.quantity);
+                .record(DiscardReason::QueueOverflow, category, quantity);
         }
     }
 }
