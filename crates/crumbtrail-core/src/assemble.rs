@@ -236,7 +236,7 @@ pub(crate) fn apply_shared(
         *user = layer.user.as_deref().cloned();
     }
     for (k, v) in layer.tags.iter().flat_map(|t| t.iter()) {
-        tags.entry(k.to_string()).or_insert_with(|| v.clone());
+        tags.entry(k.to_string()).or_insert_with(|| v.to_owned());
     }
     for (k, v) in layer.extra.iter().flat_map(|e| e.iter()) {
         extra.entry(k.clone()).or_insert_with(|| v.clone());

@@ -7,6 +7,7 @@
 
 mod crumbs;
 mod propagation;
+mod tags;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -79,7 +80,7 @@ pub struct Scope {
     pub(crate) fingerprint: Option<Arc<[String]>>,
     pub(crate) transaction: Option<Arc<str>>,
     pub(crate) user: Option<Arc<User>>,
-    pub(crate) tags: Option<Arc<BTreeMap<Cow<'static, str>, String>>>,
+    pub(crate) tags: Option<Arc<tags::TagMap>>,
     pub(crate) extra: Option<Arc<Map<String, Value>>>,
     pub(crate) contexts: Option<Arc<BTreeMap<String, Context>>>,
     pub(crate) attachments: Option<Arc<Vec<Attachment>>>,
@@ -122,7 +123,7 @@ impl Scope {
 
     /// A tag's value.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.as_ref()?.get(key).map(String::as_str)
+        self.tags.as_ref()?.get(key)
     }
 
     /// Sets an extra value (arbitrary JSON; prefer contexts for structured data).
