@@ -18,14 +18,19 @@ use crate::hub::Hub;
 use crate::scope::Scope;
 use crate::{pii, stacktrace, truncate};
 
-/// Assembles one capture. `None` when a processor or hook dropped it (counted here).
-pub(crate) fn assemble(ctx: &ClientCtx, pending: PendingCapture) -> Option<Envelope> {
+/// Assembles one capture. `Err` with the reason when a processor or hook dropped it (counted
+/// here).
+pub(crate) fn assemble(
+    ctx: &ClientCtx,
+    pending: PendingCapture,
+) -> Result<Envelope, DiscardReason> {
     let PendingCapture {
         mut event,
         hint,
         hub,
         global,
         backtrace,
+        receipt: _,
     } = pending;
     let options = &ctx.options;
     let layers = layers(&hub, global.as_deref());
@@ -36,8 +41,8 @@ pub(crate) fn assemble(ctx: &ClientCtx, pending: PendingCapture) -> Option<Envel
     }
 
     let drop_as = |reason: DiscardReason| {
-        ctx.discards.record(reason, DataCategory::Error, 1);
-        None
+        ctx.discards.record(reason.clone(), DataCategory::Error, 1);
+        Err(reason)
     };
     if is_ignored(&event, &options.ignore_errors) {
         ctx.debug(
@@ -111,7 +116,7 @@ pub(crate) fn assemble(ctx: &ClientCtx, pending: PendingCapture) -> Option<Envel
             ));
         }
     }
-    Some(envelope)
+    Ok(envelope)
 }
 
 /// Applies scope layers under the event's own values: the event's values win, then the

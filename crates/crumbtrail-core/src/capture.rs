@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crumbtrail_protocol::{DataCategory, DiscardReason, Event, EventId, Exception, Level};
 
 use crate::client::ClientInner;
+use crate::delivery::Receipt;
 use crate::hint::EventHint;
 use crate::hub::{self, Hub};
 use crate::scope::Scope;
@@ -24,6 +25,8 @@ pub(crate) struct PendingCapture {
     pub(crate) global: Option<Arc<Scope>>,
     /// The caller's stack, captured unresolved (`attach_stacktrace`).
     pub(crate) backtrace: Option<Backtrace>,
+    /// Where the outcome goes, for a tracked capture.
+    pub(crate) receipt: Option<Receipt>,
 }
 
 /// Captures an event and returns its id at once (`None` when nothing will be sent: the SDK is
@@ -62,7 +65,7 @@ fn capture_full(event: Event, hint: EventHint, backtrace: Option<Backtrace>) -> 
     }
     hub::with_hub(|hub| {
         let client = Arc::clone(hub::resolve_client(hub)?);
-        capture_with(&client, event, hint, Arc::clone(hub), backtrace)
+        capture_with(&client, event, hint, Arc::clone(hub), backtrace, None)
     })
 }
 
@@ -229,6 +232,7 @@ pub(crate) fn capture_with(
     hint: EventHint,
     hub: Arc<Hub>,
     backtrace: Option<Backtrace>,
+    receipt: Option<Receipt>,
 ) -> Option<EventId> {
     let options = &client.ctx.options;
     let rate = match &options.error_sampler {
@@ -255,6 +259,7 @@ pub(crate) fn capture_with(
         hub,
         global: hub::global_scope(),
         backtrace,
+        receipt,
     };
     if client.enqueue(Work::Capture(Box::new(pending))) {
         client.set_last_event_id(id);

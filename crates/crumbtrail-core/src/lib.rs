@@ -27,6 +27,7 @@ mod bind;
 mod breadcrumbs;
 mod capture;
 mod client;
+mod delivery;
 mod discard;
 mod health;
 mod hint;
@@ -57,6 +58,7 @@ pub use capture::{
     capture_message, event_from_error, last_event_id,
 };
 pub use client::{Client, InitError};
+pub use delivery::{Delivery, DeliveryHandle, capture_event_tracked};
 pub use discard::Discards;
 pub use hint::{BreadcrumbHint, EventHint};
 pub use http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HttpTransport};

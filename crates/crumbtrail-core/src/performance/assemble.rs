@@ -10,12 +10,12 @@ use crate::client::ClientCtx;
 
 use super::PendingTransaction;
 
-/// Assembles one finished transaction. `None` when `before_send_transaction` dropped it
-/// (counted here).
+/// Assembles one finished transaction. `Err` with the reason when `before_send_transaction`
+/// dropped it (counted here).
 pub(crate) fn assemble_transaction(
     ctx: &ClientCtx,
     pending: PendingTransaction,
-) -> Option<Envelope> {
+) -> Result<Envelope, DiscardReason> {
     let PendingTransaction {
         transaction: mut tx,
         sample_rate,
@@ -57,8 +57,9 @@ pub(crate) fn assemble_transaction(
     let drop_as = |reason: DiscardReason| {
         ctx.discards
             .record(reason.clone(), DataCategory::Transaction, 1);
-        ctx.discards.record(reason, DataCategory::Span, spans);
-        None
+        ctx.discards
+            .record(reason.clone(), DataCategory::Span, spans);
+        Err(reason)
     };
     if let Some(hook) = &options.before_send_transaction {
         match catch_unwind(AssertUnwindSafe(|| hook(tx))) {
@@ -99,5 +100,5 @@ pub(crate) fn assemble_transaction(
         dsc.set_sample_rate(sample_rate);
         Some(dsc)
     });
-    Some(envelope)
+    Ok(envelope)
 }

@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::assemble::assemble;
 use crate::client::ClientCtx;
+use crate::delivery::{Delivery, Receipt};
 use crate::performance::assemble_transaction;
 use crate::transport::{SendOutcome, Transport};
 
@@ -51,37 +52,57 @@ impl Jobs {
         let reports = Arc::clone(&self.reports);
         let done_tx = self.done_tx.clone();
         self.set.spawn(async move {
-            let mut in_flight = InFlight::new(Arc::clone(&ctx), work.losses());
-            let envelope = match work {
+            let mut work = work;
+            let receipt = match &mut work {
+                Work::Capture(pending) => pending.receipt.take(),
+                _ => None,
+            };
+            let mut in_flight = InFlight::new(Arc::clone(&ctx), work.losses(), receipt);
+            let assembled = match work {
                 Work::Capture(pending) => assemble(&ctx, *pending),
                 Work::Transaction(pending) => assemble_transaction(&ctx, *pending),
-                Work::Envelope(env) => Some(*env),
+                Work::Envelope(env) => Ok(*env),
             };
-            // Pending losses ride along on an envelope going out anyway, at most every 30 s.
-            let envelope = envelope.map(|mut e| {
-                if reports.due(PIGGYBACK_INTERVAL) && reports_in(&e.items).is_empty() {
-                    if let Some(item) = reports.take(&ctx) {
-                        e.items.push(item);
+            let outcome = match assembled {
+                // Dropped by a processor or hook: counted there.
+                Err(reason) => Delivery::Dropped(reason),
+                Ok(mut envelope) => {
+                    // Pending losses ride along on an envelope going out anyway, at most
+                    // every 30 s.
+                    if reports.due(PIGGYBACK_INTERVAL) && reports_in(&envelope.items).is_empty() {
+                        if let Some(item) = reports.take(&ctx) {
+                            envelope.items.push(item);
+                        }
+                    }
+                    mirror(&ctx, &envelope);
+                    let had_event = has_event(&envelope);
+                    match limits.admit(envelope, &ctx) {
+                        Some(envelope) if !had_event || has_event(&envelope) => {
+                            in_flight.carry(
+                                envelope
+                                    .items
+                                    .iter()
+                                    .flat_map(|i| i.discard_quantities())
+                                    .collect(),
+                                reports_in(&envelope.items),
+                            );
+                            match send(&ctx, &*transport, &limits, envelope).await {
+                                None => Delivery::Delivered,
+                                Some(reason) => Delivery::Dropped(reason),
+                            }
+                        }
+                        // The event (or everything) was rate limited: counted by `admit`;
+                        // what is left of the envelope goes anyway.
+                        Some(rest) => {
+                            in_flight.carry(Vec::new(), reports_in(&rest.items));
+                            send(&ctx, &*transport, &limits, rest).await;
+                            Delivery::Dropped(DiscardReason::RatelimitBackoff)
+                        }
+                        None => Delivery::Dropped(DiscardReason::RatelimitBackoff),
                     }
                 }
-                e
-            });
-            if let (Some(e), Some(_)) = (&envelope, &ctx.mirror) {
-                mirror(&ctx, e);
-            }
-            // (Dropped by a hook or a rate limit: counted there.)
-            if let Some(envelope) = envelope.and_then(|e| limits.admit(e, &ctx)) {
-                in_flight.carry(
-                    envelope
-                        .items
-                        .iter()
-                        .flat_map(|i| i.discard_quantities())
-                        .collect(),
-                    reports_in(&envelope.items),
-                );
-                send(&ctx, &*transport, &limits, envelope).await;
-            }
-            in_flight.disarm();
+            };
+            in_flight.finish(outcome);
             drop(permit);
             let _ = done_tx.send(seq);
         });
@@ -99,6 +120,14 @@ impl Jobs {
     pub(super) async fn abort_all(&mut self) {
         self.set.shutdown().await;
     }
+}
+
+/// Whether an envelope carries an error event.
+fn has_event(envelope: &Envelope) -> bool {
+    envelope
+        .items
+        .iter()
+        .any(|i| i.ty() == &crumbtrail_protocol::ItemType::Event)
 }
 
 /// Spotlight gets its copy before rate limiting, on a task of its own.
@@ -124,20 +153,27 @@ fn mirror(ctx: &Arc<ClientCtx>, envelope: &Envelope) {
     });
 }
 
-/// What a job would lose if it were cut off; counted when dropped still armed.
+/// What a job would lose if it were cut off; counted when dropped still armed (and a tracked
+/// capture told it was cut off).
 struct InFlight {
     ctx: Arc<ClientCtx>,
     losses: Vec<(DataCategory, u64)>,
     reports: Vec<ClientReport>,
+    receipt: Option<Receipt>,
     armed: bool,
 }
 
 impl InFlight {
-    fn new(ctx: Arc<ClientCtx>, losses: Vec<(DataCategory, u64)>) -> Self {
+    fn new(
+        ctx: Arc<ClientCtx>,
+        losses: Vec<(DataCategory, u64)>,
+        receipt: Option<Receipt>,
+    ) -> Self {
         InFlight {
             ctx,
             losses,
             reports: Vec::new(),
+            receipt,
             armed: true,
         }
     }
@@ -148,8 +184,12 @@ impl InFlight {
         self.reports = reports;
     }
 
-    fn disarm(&mut self) {
+    /// The job ran to its end (its losses were counted where they happened).
+    fn finish(mut self, outcome: Delivery) {
         self.armed = false;
+        if let Some(receipt) = self.receipt.take() {
+            receipt.settle(outcome);
+        }
     }
 }
 
@@ -164,6 +204,9 @@ impl Drop for InFlight {
                 .record(DiscardReason::NetworkError, category, quantity);
         }
         restore(&self.ctx, std::mem::take(&mut self.reports));
+        if let Some(receipt) = self.receipt.take() {
+            receipt.settle(Delivery::Dropped(DiscardReason::NetworkError));
+        }
     }
 }
 
@@ -236,8 +279,14 @@ impl Limits {
     }
 }
 
-/// Sends one envelope and accounts for the answer (PROTOCOL.md §11).
-async fn send(ctx: &ClientCtx, transport: &dyn Transport, limits: &Limits, envelope: Envelope) {
+/// Sends one envelope and accounts for the answer (PROTOCOL.md §11). Returns why it was lost,
+/// or `None` when the server took it.
+async fn send(
+    ctx: &ClientCtx,
+    transport: &dyn Transport,
+    limits: &Limits,
+    envelope: Envelope,
+) -> Option<DiscardReason> {
     let losses: Vec<(DataCategory, u64)> = envelope
         .items
         .iter()
@@ -264,13 +313,15 @@ async fn send(ctx: &ClientCtx, transport: &dyn Transport, limits: &Limits, envel
                 retry_after.as_deref(),
             );
             match status {
-                200..=299 => {}
+                200..=299 => None,
                 429 => {
+                    // The server counts what it refused with a 429 itself.
                     ctx.debug(
                         "http_429",
                         format_args!("rate limited by the server (HTTP 429)"),
                     );
                     restore(ctx, reports);
+                    Some(DiscardReason::RatelimitBackoff)
                 }
                 _ => {
                     ctx.debug(
@@ -279,6 +330,7 @@ async fn send(ctx: &ClientCtx, transport: &dyn Transport, limits: &Limits, envel
                     );
                     lost(DiscardReason::SendError);
                     restore(ctx, reports);
+                    Some(DiscardReason::SendError)
                 }
             }
         }
@@ -289,6 +341,7 @@ async fn send(ctx: &ClientCtx, transport: &dyn Transport, limits: &Limits, envel
             );
             lost(DiscardReason::NetworkError);
             restore(ctx, reports);
+            Some(DiscardReason::NetworkError)
         }
     }
 }

@@ -19,6 +19,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::capture::PendingCapture;
 use crate::client::ClientCtx;
+use crate::delivery::Delivery;
 use crate::performance::PendingTransaction;
 
 mod job;
@@ -330,8 +331,13 @@ async fn run(
 /// Drops everything still queued, counting it as `queue_overflow` (it never got a turn).
 fn abandon_queue(ctx: &ClientCtx, data_rx: &mut mpsc::Receiver<Work>, queued_bytes: &AtomicUsize) {
     data_rx.close();
-    while let Ok(work) = data_rx.try_recv() {
+    while let Ok(mut work) = data_rx.try_recv() {
         queued_bytes.fetch_sub(work.estimated_size(), Ordering::Relaxed);
+        if let Work::Capture(pending) = &mut work {
+            if let Some(receipt) = pending.receipt.take() {
+                receipt.settle(Delivery::Dropped(DiscardReason::QueueOverflow));
+            }
+        }
         for (category, quantity) in work.losses() {
             ctx.discards
                 .record(DiscardReason::QueueOverflow, category, quantity);
