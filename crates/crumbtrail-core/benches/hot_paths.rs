@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use crumbtrail_core::{
-    Breadcrumb, Client, ClientOptions, Level, add_breadcrumb, capture_message, with_scope,
+    Breadcrumb, Client, ClientOptions, Level, ScopeFutureExt, add_breadcrumb, capture_message,
+    with_scope,
 };
 
 fn client() -> Client {
@@ -50,6 +51,38 @@ fn enabled(c: &mut Criterion) {
     // it (timestamp, before_breadcrumb check, ring insert, eviction of the oldest).
     c.bench_function("add_breadcrumb/ring_full", |b| {
         b.iter_batched(crumb, add_breadcrumb, criterion::BatchSize::SmallInput)
+    });
+
+    // The same inside a task with its own scope (a request under the tower layer): the
+    // task-local hub is found first, without the per-thread fallback.
+    let task_rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    c.bench_function("add_breadcrumb/ring_full (bound task)", |b| {
+        b.iter_custom(|iters| {
+            task_rt.block_on(
+                async move {
+                    for _ in 0..200 {
+                        add_breadcrumb(crumb());
+                    }
+                    let mut spent = Duration::ZERO;
+                    let mut crumbs = Vec::with_capacity(1024);
+                    let mut left = iters;
+                    while left > 0 {
+                        let round = left.min(1024);
+                        crumbs.extend((0..round).map(|_| crumb()));
+                        let start = Instant::now();
+                        for c in crumbs.drain(..) {
+                            add_breadcrumb(c);
+                        }
+                        spent += start.elapsed();
+                        left -= round;
+                    }
+                    spent
+                }
+                .bind_scope(),
+            )
+        })
     });
 
     c.bench_function("capture_message/100_crumbs/caller_side", |b| {
