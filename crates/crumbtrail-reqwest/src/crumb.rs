@@ -4,7 +4,9 @@
 use std::error::Error as StdError;
 use std::time::{Duration, Instant};
 
-use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Level, add_breadcrumb_with_hint};
+use crumbtrail_core::{
+    Breadcrumb, BreadcrumbHint, Level, add_breadcrumb_with_hint, add_breadcrumb_with_processor,
+};
 use reqwest::header::{CONTENT_LENGTH, HeaderMap};
 use reqwest::{Method, Request, Response, StatusCode, Url};
 
@@ -81,14 +83,57 @@ pub(crate) const CANCELLED: &str = "request cancelled before it completed";
 
 /// A request on its way: records its crumb when it ends, or when it is dropped unfinished.
 pub(crate) struct InFlight {
-    method: Method,
-    url: Url,
-    request_body_size: Option<u64>,
+    /// What the crumb's data will say about the request.
+    data: CrumbData,
+    /// The URL as sent, kept only when something needs it after the request has gone: the
+    /// hint, or the redaction of error texts (a URL with credentials, a query or a fragment).
+    url: Option<Url>,
     /// The request headers for the hint; `None` when no hook would look at it.
     hint_headers: Option<HeaderMap>,
-    send_default_pii: bool,
     started: Instant,
     done: bool,
+}
+
+/// The `data` of a crumb: method, URL (with PII consent, query and fragment), request body
+/// size, duration and, once there is a response, its status and body size.
+#[derive(Clone, Default)]
+struct CrumbData {
+    method: Method,
+    parts: UrlParts,
+    send_default_pii: bool,
+    request_body_size: Option<u64>,
+    duration: Duration,
+    status: Option<StatusCode>,
+    response_body_size: Option<u64>,
+}
+
+impl CrumbData {
+    fn write(&self, crumb: &mut Breadcrumb) {
+        let data = &mut crumb.data;
+        data.insert("url".into(), self.parts.url.as_str().into());
+        data.insert("method".into(), self.method.as_str().into());
+        if self.send_default_pii {
+            if let Some(query) = &self.parts.query {
+                data.insert("http.query".into(), query.as_str().into());
+            }
+            if let Some(fragment) = &self.parts.fragment {
+                data.insert("http.fragment".into(), fragment.as_str().into());
+            }
+        }
+        if let Some(size) = self.request_body_size {
+            data.insert("request_body_size".into(), size.into());
+        }
+        data.insert("duration_ms".into(), duration_ms(self.duration).into());
+        if let Some(status) = self.status {
+            data.insert("status_code".into(), status.as_u16().into());
+            if let Some(reason) = status.canonical_reason() {
+                data.insert("reason".into(), reason.into());
+            }
+        }
+        if let Some(size) = self.response_body_size {
+            data.insert("response_body_size".into(), size.into());
+        }
+    }
 }
 
 impl InFlight {
@@ -101,12 +146,21 @@ impl InFlight {
                 let bytes = request.body()?.as_bytes()?;
                 u64::try_from(bytes.len()).ok()
             });
+        let url = request.url();
+        let parts = UrlParts::of(url);
+        let keep_url = with_hint || parts.url != url.as_str();
         InFlight {
-            method: request.method().clone(),
-            url: request.url().clone(),
-            request_body_size,
+            data: CrumbData {
+                method: request.method().clone(),
+                parts,
+                send_default_pii,
+                request_body_size,
+                duration: Duration::ZERO,
+                status: None,
+                response_body_size: None,
+            },
+            url: keep_url.then(|| url.clone()),
             hint_headers: with_hint.then(|| request.headers().clone()),
-            send_default_pii,
             started: Instant::now(),
             done: false,
         }
@@ -115,80 +169,77 @@ impl InFlight {
     /// Records the crumb for the outcome of the request.
     pub(crate) fn finish(mut self, result: &reqwest_middleware::Result<Response>) {
         self.done = true;
-        let duration = self.started.elapsed();
-        let mut crumb = self.crumb(duration);
-        let mut error = None;
-        let mut response = None;
+        self.data.duration = self.started.elapsed();
         match result {
             Ok(res) => {
                 let status = res.status();
-                add_status(&mut crumb, status);
-                if let Some(size) = res.content_length() {
-                    crumb.data.insert("response_body_size".into(), size.into());
-                }
-                if self.hint_headers.is_some() {
-                    response = Some(HttpResponseInfo {
-                        status,
-                        headers: res.headers().clone(),
-                    });
-                }
+                self.data.status = Some(status);
+                self.data.response_body_size = res.content_length();
+                let level = level_of(status);
+                let response = self.hint_headers.is_some().then(|| HttpResponseInfo {
+                    status,
+                    headers: res.headers().clone(),
+                });
+                self.record(level, None, response);
             }
             Err(err) => {
-                let mut urls = vec![&self.url];
-                urls.extend(err.url());
+                // Without a kept URL, the one sent has nothing to redact.
+                let urls: Vec<&Url> = self.url.iter().chain(err.url()).collect();
                 let text = error_text(err, &urls);
-                crumb.level = Level::Error;
-                crumb.message = Some(text.clone().into());
-                error = Some(text);
+                self.record(Level::Error, Some(text), None);
             }
         }
-        self.record(crumb, duration, response, error);
     }
 
-    /// The crumb without its outcome: type, category, method, URL (and with PII consent its
-    /// query and fragment), request body size, duration.
+    /// The crumb with its data and without its outcome (the tests' view of it).
+    #[cfg(test)]
     fn crumb(&self, duration: Duration) -> Breadcrumb {
-        let parts = UrlParts::of(&self.url);
-        let mut crumb = Breadcrumb::http(self.method.as_str(), parts.url, None);
-        if self.send_default_pii {
-            if let Some(query) = parts.query {
-                crumb.data.insert("http.query".into(), query.into());
-            }
-            if let Some(fragment) = parts.fragment {
-                crumb.data.insert("http.fragment".into(), fragment.into());
-            }
+        let mut crumb = Breadcrumb::new().with_type("http").with_category("http");
+        CrumbData {
+            duration,
+            ..self.data.clone()
         }
-        if let Some(size) = self.request_body_size {
-            crumb.data.insert("request_body_size".into(), size.into());
-        }
-        crumb
-            .data
-            .insert("duration_ms".into(), duration_ms(duration).into());
+        .write(&mut crumb);
         crumb
     }
 
-    fn record(
-        &mut self,
-        crumb: Breadcrumb,
-        duration: Duration,
-        response: Option<HttpResponseInfo>,
-        error: Option<String>,
-    ) {
-        match self.hint_headers.take() {
-            Some(headers) => {
+    /// Records the crumb: `level`, and `error` as its message.
+    ///
+    /// Without a `before_breadcrumb` hook nothing reads the crumb before an event carries it:
+    /// its data (a dozen small allocations to make and free) is written only then, and the
+    /// core stamps it as it records it (converting the time only for crumbs events carry).
+    fn record(&mut self, level: Level, error: Option<String>, response: Option<HttpResponseInfo>) {
+        let with_hint = self.hint_headers.is_some();
+        let mut crumb = Breadcrumb {
+            ty: "http".into(),
+            category: Some("http".into()),
+            message: None,
+            level,
+            timestamp: with_hint.then(crumbtrail_core::protocol::timestamp::now),
+            data: Default::default(),
+            origin: None,
+        };
+        let data = std::mem::take(&mut self.data);
+        match (self.hint_headers.take(), self.url.take()) {
+            (Some(headers), Some(url)) => {
+                crumb.message = error.clone().map(Into::into);
+                data.write(&mut crumb);
                 let hint = HttpBreadcrumbHint {
                     request: HttpRequestInfo {
-                        method: self.method.clone(),
-                        url: self.url.clone(),
+                        method: data.method,
+                        url,
                         headers,
                     },
                     response,
                     error,
-                    duration,
+                    duration: data.duration,
                 };
                 add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
             }
-            None => add_breadcrumb_with_hint(crumb, &BreadcrumbHint::none()),
+            _ => {
+                crumb.message = error.map(Into::into);
+                add_breadcrumb_with_processor(crumb, move |crumb| data.write(crumb));
+            }
         }
     }
 }
@@ -201,23 +252,15 @@ impl Drop for InFlight {
             return;
         }
         self.done = true;
-        let duration = self.started.elapsed();
-        let mut crumb = self.crumb(duration);
-        crumb.level = Level::Warning;
-        crumb.message = Some(CANCELLED.into());
-        self.record(crumb, duration, None, Some(CANCELLED.to_owned()));
+        self.data.duration = self.started.elapsed();
+        self.record(Level::Warning, Some(CANCELLED.to_owned()), None);
     }
 }
 
-/// Sets `status_code`, `reason` and the level they imply.
-fn add_status(crumb: &mut Breadcrumb, status: StatusCode) {
-    crumb.level = Breadcrumb::level_for_http_status(status.as_u16());
-    crumb
-        .data
-        .insert("status_code".into(), status.as_u16().into());
-    if let Some(reason) = status.canonical_reason() {
-        crumb.data.insert("reason".into(), reason.into());
-    }
+/// The level a response status gives the crumb: `error` for 5xx, `warning` for 4xx, `info`
+/// otherwise.
+fn level_of(status: StatusCode) -> Level {
+    Breadcrumb::level_for_http_status(status.as_u16())
 }
 
 /// Milliseconds with microsecond precision.
@@ -227,7 +270,7 @@ fn duration_ms(duration: Duration) -> f64 {
 
 /// A URL split for a breadcrumb (§5, §12.3): the URL without credentials, query and fragment,
 /// and the (non-empty) query and fragment on their own.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct UrlParts {
     pub(crate) url: String,
     pub(crate) query: Option<String>,
@@ -236,6 +279,18 @@ pub(crate) struct UrlParts {
 
 impl UrlParts {
     pub(crate) fn of(url: &Url) -> UrlParts {
+        if url.username().is_empty()
+            && url.password().is_none()
+            && url.query().is_none()
+            && url.fragment().is_none()
+        {
+            // Nothing to strip (the common case): the URL as it is, without a re-serialization.
+            return UrlParts {
+                url: url.as_str().to_owned(),
+                query: None,
+                fragment: None,
+            };
+        }
         let mut clean = url.clone();
         // Both fail only for URLs that cannot carry credentials in the first place.
         let _ = clean.set_username("");
@@ -339,7 +394,7 @@ mod tests {
         let mut request = Request::new(Method::POST, url.clone());
         *request.body_mut() = Some("hello".into());
         let mut flight = InFlight::start(&request, false, false);
-        assert_eq!(flight.request_body_size, Some(5));
+        assert_eq!(flight.data.request_body_size, Some(5));
         flight.done = true;
 
         let mut request = Request::new(Method::POST, url);
@@ -347,7 +402,7 @@ mod tests {
             .headers_mut()
             .insert(CONTENT_LENGTH, "42".parse().unwrap());
         let mut flight = InFlight::start(&request, false, true);
-        assert_eq!(flight.request_body_size, Some(42));
+        assert_eq!(flight.data.request_body_size, Some(42));
         assert!(flight.hint_headers.is_some());
         flight.done = true;
     }
@@ -363,9 +418,14 @@ mod tests {
             (503, Level::Error, Some("Service Unavailable")),
             (599, Level::Error, None),
         ] {
-            let mut crumb = Breadcrumb::http("GET", "u", None);
-            add_status(&mut crumb, StatusCode::from_u16(code).unwrap());
-            assert_eq!(crumb.level, level, "{code}");
+            let status = StatusCode::from_u16(code).unwrap();
+            assert_eq!(level_of(status), level, "{code}");
+            let mut crumb = Breadcrumb::new();
+            let data = CrumbData {
+                status: Some(status),
+                ..CrumbData::default()
+            };
+            data.write(&mut crumb);
             assert_eq!(crumb.data["status_code"], code);
             assert_eq!(crumb.data.get("reason").and_then(|r| r.as_str()), reason);
         }

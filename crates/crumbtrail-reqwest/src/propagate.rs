@@ -3,8 +3,8 @@
 
 use crumbtrail_core::Client;
 use crumbtrail_core::protocol::{
-    BAGGAGE_HEADER, DynamicSamplingContext, SENTRY_TRACE_HEADER, SentryTrace, SpanId,
-    TRACEPARENT_HEADER, TraceId, TraceParent, merge_baggage,
+    BAGGAGE_HEADER, DynamicSamplingContext, SENTRY_BAGGAGE_PREFIX, SENTRY_TRACE_HEADER,
+    SentryTrace, SpanId, TRACEPARENT_HEADER, TraceId, TraceParent, merge_baggage,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -41,15 +41,23 @@ impl OutgoingTrace {
     /// request had, and merges the Sentry entries into its `baggage`, keeping third-party
     /// members and replacing `sentry-*` ones. Several `baggage` headers become one.
     pub(crate) fn apply(&self, headers: &mut HeaderMap, traceparent: bool) {
-        let sentry_trace = SentryTrace::new(self.trace_id, self.span_id, self.sampled);
-        if let Ok(value) = HeaderValue::from_str(&sentry_trace.to_header_value()) {
+        if let Some(value) = sentry_trace_value(self) {
             headers.insert(SENTRY_TRACE, value);
         }
         if traceparent {
+            let sentry_trace = SentryTrace::new(self.trace_id, self.span_id, self.sampled);
             let value = TraceParent::from(sentry_trace).to_header_value();
             if let Ok(value) = HeaderValue::from_str(&value) {
                 headers.insert(TRACEPARENT, value);
             }
+        }
+        if !headers.contains_key(&BAGGAGE) {
+            // Nothing to merge with: the Sentry entries alone (what `merge_baggage(None, ..)`
+            // gives, without its copy of the DSC), or no header when there are none.
+            if let Some(value) = sentry_baggage(&self.dsc) {
+                headers.insert(BAGGAGE, value);
+            }
+            return;
         }
         let existing: Vec<&str> = headers
             .get_all(&BAGGAGE)
@@ -57,12 +65,11 @@ impl OutgoingTrace {
             .filter_map(|v| v.to_str().ok())
             .collect();
         let existing = (!existing.is_empty()).then(|| existing.join(","));
-        let merged = merge_baggage(existing.as_deref(), &self.dsc);
-        match merged {
+        match merge_baggage(existing.as_deref(), &self.dsc) {
             Some(merged) => {
                 // Percent-encoded entries and already-valid third-party ones always form a
                 // valid value; if not, the caller's header is kept as written.
-                if let Ok(value) = HeaderValue::from_str(&merged) {
+                if let Ok(value) = HeaderValue::try_from(merged) {
                     headers.insert(BAGGAGE, value);
                 }
             }
@@ -72,6 +79,62 @@ impl OutgoingTrace {
             }
         }
     }
+}
+
+/// The `sentry-trace` value, `TRACE_ID-SPAN_ID[-1|-0]` (what `SentryTrace` formats), written
+/// on the stack and copied into the header once.
+fn sentry_trace_value(trace: &OutgoingTrace) -> Option<HeaderValue> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 32 + 1 + 16 + 2];
+    let (trace_id, span_id) = (trace.trace_id.to_bytes(), trace.span_id.to_bytes());
+    for (i, b) in trace_id.iter().chain(&span_id).enumerate() {
+        // The span id's digits come after the `-` that follows the trace id's 32.
+        let at = 2 * i + usize::from(i >= 16);
+        buf[at] = DIGITS[usize::from(b >> 4)];
+        buf[at + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    buf[32] = b'-';
+    let len = match trace.sampled {
+        Some(sampled) => {
+            buf[49] = b'-';
+            buf[50] = if sampled { b'1' } else { b'0' };
+            51
+        }
+        None => 49,
+    };
+    HeaderValue::from_bytes(&buf[..len]).ok()
+}
+
+/// The `sentry-*` baggage entries of `dsc` as a header value, as
+/// `DynamicSamplingContext::to_baggage` writes them; `None` when there are none. Values made
+/// only of characters that percent-encoding leaves alone (trace ids, environments, versions,
+/// ...: nearly always all of them) are written on the stack and copied into the header once;
+/// anything else goes through `to_baggage`.
+fn sentry_baggage(dsc: &DynamicSamplingContext) -> Option<HeaderValue> {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    let mut buf = [0u8; 512];
+    let mut at = 0;
+    for (key, value) in dsc.iter() {
+        let comma = usize::from(at > 0);
+        let end = at + comma + SENTRY_BAGGAGE_PREFIX.len() + key.len() + 1 + value.len();
+        if end > buf.len() || !value.bytes().all(unreserved) {
+            let value = dsc.to_baggage();
+            return (!value.is_empty())
+                .then(|| HeaderValue::try_from(value).ok())
+                .flatten();
+        }
+        if comma == 1 {
+            buf[at] = b',';
+            at += 1;
+        }
+        for part in [SENTRY_BAGGAGE_PREFIX, key, "=", value] {
+            buf[at..at + part.len()].copy_from_slice(part.as_bytes());
+            at += part.len();
+        }
+    }
+    (at > 0)
+        .then(|| HeaderValue::from_bytes(&buf[..at]).ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -180,5 +243,39 @@ mod tests {
         );
         trace(None, DynamicSamplingContext::new()).apply(&mut headers, false);
         assert_eq!(header(&headers, "baggage"), Some("vendor=1"));
+    }
+
+    #[test]
+    fn the_fast_paths_write_what_the_protocol_types_format() {
+        for sampled in [None, Some(true), Some(false)] {
+            let t = trace(sampled, DynamicSamplingContext::new());
+            let value = sentry_trace_value(&t).unwrap();
+            let want = SentryTrace::new(t.trace_id, t.span_id, sampled).to_header_value();
+            assert_eq!(value.to_str().unwrap(), want);
+        }
+        let mut other = dsc(&[("trace_id", TRACE), ("environment", "prod-2.x_~")]);
+        other.other.insert("custom".into(), "v".into());
+        for dsc in [
+            DynamicSamplingContext::new(),
+            dsc(&[("trace_id", TRACE)]),
+            dsc(&[
+                ("trace_id", TRACE),
+                ("sampled", "true"),
+                ("sample_rate", "0.25"),
+            ]),
+            other,
+            // Values that need percent-encoding take the protocol's own path.
+            dsc(&[
+                ("trace_id", TRACE),
+                ("release", "shop@1.0"),
+                ("transaction", "GET /x"),
+            ]),
+            // Too long for the stack buffer.
+            dsc(&[("trace_id", TRACE), ("transaction", &"x".repeat(600))]),
+        ] {
+            let value = sentry_baggage(&dsc).map(|v| v.to_str().unwrap().to_owned());
+            let want = Some(dsc.to_baggage()).filter(|b| !b.is_empty());
+            assert_eq!(value, want, "{dsc:?}");
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Event, Level};
 use http::{Method, Request, Response, StatusCode, Uri};
 use tower_service::Service;
 
-use crate::request::RequestCtx;
+use crate::request::{RequestCtx, Snapshot};
 
 /// The mechanism of the panic events this layer captures.
 pub const MECHANISM: &str = "auto.http.tower";
@@ -70,7 +71,7 @@ pin_project_lite::pin_project! {
         state: State<S, ReqB>,
         // `None` when the SDK is disabled: the future only calls the service (and catches
         // panics, so that the server behaves the same with and without a DSN).
-        ctx: Option<Box<RequestCtx>>,
+        ctx: Option<RequestCtx>,
         settings: Settings,
         started: Instant,
     }
@@ -89,7 +90,7 @@ impl<S: Service<Request<ReqB>>, ReqB> ResponseFuture<S, ReqB> {
     pub(crate) fn new(
         service: S,
         request: Request<ReqB>,
-        ctx: Option<Box<RequestCtx>>,
+        ctx: Option<RequestCtx>,
         settings: Settings,
     ) -> Self {
         ResponseFuture {
@@ -129,8 +130,9 @@ where
                     let Some((mut service, request)) = call.take() else {
                         return Poll::Pending;
                     };
-                    if let Some(ctx) = this.ctx.as_deref_mut() {
-                        crumbtrail_core::configure_scope(|scope| ctx.apply(scope));
+                    // Set up already unless the layer reports to a client of its own.
+                    if let Some(setup) = this.ctx.as_mut().and_then(RequestCtx::take_setup) {
+                        crumbtrail_core::configure_scope(|scope| setup.apply(scope));
                     }
                     match guarded(catch, move || service.call(request)) {
                         Ok(fut) => {
@@ -149,7 +151,7 @@ where
             };
             this.state.set(State::Done);
             let elapsed = this.started.elapsed();
-            let ctx = this.ctx.as_deref();
+            let ctx = this.ctx.as_ref();
             let settings = *this.settings;
             return Poll::Ready(match polled {
                 Ok(result) => {
@@ -190,10 +192,10 @@ fn report_outcome(
     }
     let message = match status {
         Some(s) if s.is_server_error() => {
-            format!("{} responded {}", ctx.transaction, status_text(s))
+            format!("{} responded {}", ctx.request.transaction(), status_text(s))
         }
         Some(_) => return,
-        None => format!("{} failed without a response", ctx.transaction),
+        None => format!("{} failed without a response", ctx.request.transaction()),
     };
     let mut event = Event::new();
     event.level = Level::Error;
@@ -246,41 +248,70 @@ fn decorate(event: &mut Event, status: StatusCode, responded: bool) {
 
 /// The incoming-request breadcrumb: type `http`, category `http.server`, with the method, the
 /// URL (the query string only with `send_default_pii`), the status and the duration.
+///
+/// Without a `before_breadcrumb` hook nothing reads the crumb before an event carries it: its
+/// data (a dozen small allocations to make and free) is written only then, the core stamps it
+/// as it records it (converting the time only for crumbs events carry), and there is no hint.
 fn record_breadcrumb(ctx: &RequestCtx, status: Option<StatusCode>, elapsed: Duration) {
+    let hook = ctx.breadcrumb_hint;
+    let mut crumb = Breadcrumb {
+        ty: "http".into(),
+        category: Some("http.server".into()),
+        message: None,
+        level: Level::Info,
+        timestamp: hook.then(crumbtrail_core::protocol::timestamp::now),
+        data: Default::default(),
+        origin: Some(MECHANISM.into()),
+    };
+    match status {
+        Some(status) => crumb.level = Breadcrumb::level_for_http_status(status.as_u16()),
+        None => {
+            crumb.level = Level::Error;
+            crumb = crumb.with_message("failed without a response");
+        }
+    }
+    let (request, pii) = (&ctx.request, ctx.pii);
+    if !hook {
+        let request = Arc::clone(request);
+        crumbtrail_core::add_breadcrumb_with_processor(crumb, move |crumb| {
+            add_data(crumb, &request, pii, status, elapsed);
+        });
+        return;
+    }
+    add_data(&mut crumb, request, pii, status, elapsed);
     let hint = IncomingRequest {
-        method: ctx.snapshot.method.clone(),
-        uri: ctx.uri.clone(),
+        method: request.method.clone(),
+        uri: request.uri.clone(),
         status,
         duration: elapsed,
     };
-    let crumb = || {
-        let snapshot = &ctx.snapshot;
-        let mut crumb = Breadcrumb::new()
-            .with_type("http")
-            .with_category("http.server")
-            .with_origin(MECHANISM)
-            .with_data("method", snapshot.method.as_str())
-            .with_data("url", snapshot.url.as_str())
-            .with_data("duration_ms", elapsed.as_micros() as f64 / 1000.0);
-        if let (true, Some(query)) = (ctx.pii, &snapshot.query) {
-            crumb = crumb.with_data("http.query", query.as_str());
-        }
-        match status {
-            Some(status) => {
-                crumb.level = Breadcrumb::level_for_http_status(status.as_u16());
-                crumb = crumb.with_data("status_code", status.as_u16());
-                if let Some(reason) = status.canonical_reason() {
-                    crumb = crumb.with_data("reason", reason);
-                }
-            }
-            None => {
-                crumb.level = Level::Error;
-                crumb = crumb.with_message("failed without a response");
-            }
-        }
-        crumb
-    };
     crumbtrail_core::add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
+}
+
+/// The incoming-request breadcrumb's data.
+fn add_data(
+    crumb: &mut Breadcrumb,
+    request: &Snapshot,
+    pii: bool,
+    status: Option<StatusCode>,
+    elapsed: Duration,
+) {
+    let data = &mut crumb.data;
+    data.insert("method".into(), request.method.as_str().into());
+    data.insert("url".into(), request.url().into());
+    data.insert(
+        "duration_ms".into(),
+        (elapsed.as_micros() as f64 / 1000.0).into(),
+    );
+    if let (true, Some(query)) = (pii, request.query()) {
+        data.insert("http.query".into(), query.into());
+    }
+    if let Some(status) = status {
+        data.insert("status_code".into(), status.as_u16().into());
+        if let Some(reason) = status.canonical_reason() {
+            data.insert("reason".into(), reason.into());
+        }
+    }
 }
 
 fn status_text(status: StatusCode) -> String {

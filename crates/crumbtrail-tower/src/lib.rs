@@ -219,7 +219,7 @@ impl<S> Layer<S> for CrumbtrailLayer {
     fn layer(&self, inner: S) -> Self::Service {
         CrumbtrailService {
             inner,
-            config: Arc::clone(&self.config),
+            config: Config::clone(&self.config),
         }
     }
 }
@@ -251,7 +251,9 @@ impl<S> Layer<S> for CrumbtrailLayer {
 #[derive(Debug, Clone)]
 pub struct CrumbtrailService<S> {
     inner: S,
-    config: Arc<Config>,
+    // A copy, not a shared `Arc`: routers clone the service for every request, and a shared
+    // reference count bounces between the worker threads' caches.
+    config: Config,
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for CrumbtrailService<S>
@@ -271,18 +273,32 @@ where
         // The service that was made ready goes with the request; a clone stays for the next.
         let clone = self.inner.clone();
         let service = std::mem::replace(&mut self.inner, clone);
-        let config = &*self.config;
+        let config = &self.config;
         let client = match &config.client {
             Some(client) => Some(client.clone()),
             None => crumbtrail_core::current_client(),
         };
-        let ctx = client
+        let mut ctx = client
             .as_ref()
-            .map(|client| Box::new(RequestCtx::new(&request, client, config.policy)));
-        let future = ResponseFuture::new(service, request, ctx, config.settings);
+            .map(|client| RequestCtx::new(&request, client, config.policy));
         match &config.client {
-            Some(client) => future.bind_client(client),
-            None => crumbtrail_core::with_isolation_scope(|_| {}, future),
+            // A fresh scope for that client: set up when the future first runs in it.
+            Some(client) => {
+                ResponseFuture::new(service, request, ctx, config.settings).bind_client(client)
+            }
+            None => {
+                // The fork is set up as it is made, before anything runs in it.
+                let setup = ctx.as_mut().and_then(RequestCtx::take_setup);
+                let future = ResponseFuture::new(service, request, ctx, config.settings);
+                crumbtrail_core::with_isolation_scope(
+                    move |scope| {
+                        if let Some(setup) = setup {
+                            setup.apply(scope);
+                        }
+                    },
+                    future,
+                )
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
-//! What the layer takes from a request when it arrives: the URL, the transaction name, the
-//! trace to continue, and a snapshot of the headers (filtered by the PII policy) from which
-//! the event's request interface is built, on the background sender, only when an event is
-//! actually captured.
+//! What the layer takes from a request when it arrives: the transaction name, the trace to
+//! continue, and a copy of the request head from which the URL, the breadcrumb's data and the
+//! event's request interface (filtered by the PII policy) are worked out only when they are
+//! needed: when an event is captured, or a `before_breadcrumb` hook looks at the crumb.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -30,40 +30,124 @@ const PII_HEADERS: &[&str] = &[
     "x-cluster-client-ip",
 ];
 
-/// The request data events captured during the request carry (`request` interface).
+/// A request's headers, copied into one buffer: `name:value\n` for each (names hold no `:`,
+/// values no `\n`). One allocation and one free per request, and no reference kept into the
+/// connection's read buffer (as cloned `HeaderValue`s would).
+#[derive(Debug, Default)]
+pub(crate) struct Headers(Vec<u8>);
+
+impl Headers {
+    pub(crate) fn copy(map: &HeaderMap) -> Headers {
+        let len = map
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 2)
+            .sum();
+        let mut buf = Vec::with_capacity(len);
+        for (name, value) in map {
+            buf.extend_from_slice(name.as_str().as_bytes());
+            buf.push(b':');
+            buf.extend_from_slice(value.as_bytes());
+            buf.push(b'\n');
+        }
+        Headers(buf)
+    }
+
+    /// Every header, in the order received.
+    fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.split(|&b| b == b'\n').filter_map(|line| {
+            let colon = line.iter().position(|&b| b == b':')?;
+            let name = std::str::from_utf8(&line[..colon]).ok()?;
+            Some((name, &line[colon + 1..]))
+        })
+    }
+
+    /// The first value of `name` (lowercase), as text when it is visible ASCII (as
+    /// `HeaderValue::to_str` has it).
+    fn get_str(&self, name: &str) -> Option<&str> {
+        let (_, value) = self.iter().find(|(n, _)| *n == name)?;
+        let visible = |b: &u8| *b == b'\t' || (32..127).contains(b);
+        if value.iter().all(visible) {
+            std::str::from_utf8(value).ok()
+        } else {
+            None
+        }
+    }
+}
+
+/// What the layer keeps of a request: what its breadcrumb and its 5xx event say, and the
+/// request data events captured during the request carry (`request` interface). Shared by the
+/// response future and the scope's event processor: one allocation per request.
 #[derive(Debug)]
 pub(crate) struct Snapshot {
+    /// The client's `send_default_pii`, which decides what [`Snapshot::to_interface`] keeps.
+    pii: bool,
     pub(crate) method: Method,
-    /// Scheme, host and path; no query string, no credentials.
-    pub(crate) url: String,
-    pub(crate) query: Option<String>,
-    /// The headers allowed by the PII policy.
-    headers: HeaderMap,
-    /// The raw `Cookie` header (PII only).
-    cookies: Option<String>,
+    /// The request URI as received (before nested routers stripped a prefix).
+    pub(crate) uri: Uri,
+    /// axum's route, which names the transaction.
+    #[cfg(feature = "axum")]
+    route: Option<axum::extract::MatchedPath>,
+    headers: Headers,
     /// The connection's peer address (PII only).
     remote_addr: Option<IpAddr>,
 }
 
 impl Snapshot {
+    /// `METHOD /route` or `METHOD /path`, given to `f` (built on the stack when short).
+    pub(crate) fn with_transaction<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        #[cfg(feature = "axum")]
+        if let Some(route) = &self.route {
+            return with_joined([self.method.as_str(), " ", route.as_str()], f);
+        }
+        with_joined([self.method.as_str(), " ", self.uri.path()], f)
+    }
+
+    /// `METHOD /route` or `METHOD /path`.
+    pub(crate) fn transaction(&self) -> String {
+        self.with_transaction(str::to_owned)
+    }
+
+    /// Scheme, host and path; no query string, no credentials.
+    pub(crate) fn url(&self) -> String {
+        url_of(&self.uri, &self.headers)
+    }
+
+    /// The query string, if any.
+    pub(crate) fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
     /// The `request` interface for an event.
     pub(crate) fn to_interface(&self) -> RequestInterface {
         let mut out = RequestInterface {
-            url: Some(self.url.clone()),
+            url: Some(self.url()),
             method: Some(self.method.as_str().to_owned()),
-            query_string: self.query.clone(),
-            cookies: self.cookies.clone(),
+            query_string: self.query().map(str::to_owned),
             ..Default::default()
         };
-        for name in self.headers.keys() {
-            let mut joined = String::new();
-            for (i, value) in self.headers.get_all(name).iter().enumerate() {
-                if i > 0 {
-                    joined.push_str(", ");
-                }
-                joined.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        for (name, value) in self.headers.iter() {
+            if !self.pii && PII_HEADERS.contains(&name) {
+                continue;
             }
-            out.headers.insert(name.as_str().to_owned(), joined);
+            let value = String::from_utf8_lossy(value);
+            if name == "cookie" {
+                match &mut out.cookies {
+                    Some(all) => {
+                        all.push_str("; ");
+                        all.push_str(&value);
+                    }
+                    None => out.cookies = Some(value.clone().into_owned()),
+                }
+            }
+            match out.headers.get_mut(name) {
+                Some(joined) => {
+                    joined.push_str(", ");
+                    joined.push_str(&value);
+                }
+                None => {
+                    out.headers.insert(name.to_owned(), value.into_owned());
+                }
+            }
         }
         if let Some(ip) = self.remote_addr {
             out.env
@@ -92,13 +176,12 @@ pub(crate) struct RequestCtx {
     /// Whether this layer captures panics itself (false when the client's `panic`
     /// integration's hook already captures them, in the request's scope).
     pub(crate) report_panics: bool,
-    /// The request URI as received (before nested routers stripped a prefix).
-    pub(crate) uri: Uri,
-    /// `METHOD /route` or `METHOD /path`.
-    pub(crate) transaction: String,
-    /// The incoming trace, if there is one to continue.
-    propagation: Option<PropagationContext>,
-    pub(crate) snapshot: Arc<Snapshot>,
+    /// Whether the client has a `before_breadcrumb` hook, the only reader of the breadcrumb's
+    /// [`IncomingRequest`](crate::IncomingRequest) hint.
+    pub(crate) breadcrumb_hint: bool,
+    /// What the request's scope is set up with; taken when it is.
+    setup: Option<ScopeSetup>,
+    pub(crate) request: Arc<Snapshot>,
 }
 
 /// How the layer reads a request (from the layer's builder).
@@ -112,52 +195,54 @@ impl RequestCtx {
         let options = client.options();
         let pii = options.send_default_pii;
         let report_panics = !options.integrations.iter().any(|i| i.name() == "panic");
-        let uri = original_uri(req).clone();
-        let transaction = transaction_name(req, &uri);
-
-        // `try_*`: a map can never be too large to copy, but the layer must never panic.
-        let mut headers =
-            HeaderMap::try_with_capacity(req.headers().keys_len()).unwrap_or_default();
-        let mut cookies: Option<String> = None;
-        for (name, value) in req.headers() {
-            if !pii && PII_HEADERS.contains(&name.as_str()) {
-                continue;
-            }
-            if name == http::header::COOKIE {
-                let c = String::from_utf8_lossy(value.as_bytes());
-                match &mut cookies {
-                    Some(all) => {
-                        all.push_str("; ");
-                        all.push_str(&c);
-                    }
-                    None => cookies = Some(c.into_owned()),
-                }
-            }
-            let _ = headers.try_append(name.clone(), value.clone());
-        }
         let remote_addr = if pii { remote_addr(req) } else { None };
         let propagation = if policy.continue_traces {
-            continue_trace(req.headers(), client.dsn().and_then(|d| d.org_id()))
+            continue_trace(req.headers(), client.dsn().and_then(|d| d.org_id())).map(Box::new)
         } else {
             None
         };
+        let request = Arc::new(Snapshot {
+            pii,
+            method: req.method().clone(),
+            uri: original_uri(req).clone(),
+            #[cfg(feature = "axum")]
+            route: req.extensions().get().cloned(),
+            headers: Headers::copy(req.headers()),
+            remote_addr,
+        });
         RequestCtx {
             pii,
             report_panics,
-            transaction,
-            propagation,
-            snapshot: Arc::new(Snapshot {
-                method: req.method().clone(),
-                url: url_of(&uri, req.headers()),
-                query: uri.query().map(str::to_owned),
-                headers,
-                cookies,
-                remote_addr,
+            breadcrumb_hint: options.before_breadcrumb.is_some(),
+            setup: Some(ScopeSetup {
+                request: Arc::clone(&request),
+                propagation,
             }),
-            uri,
+            request,
         }
     }
 
+    /// What the request's scope is to be set up with, the first time it is asked for.
+    pub(crate) fn take_setup(&mut self) -> Option<ScopeSetup> {
+        self.setup.take()
+    }
+
+    /// The trace this request continues, before the scope takes it.
+    #[cfg(test)]
+    pub(crate) fn propagation(&self) -> Option<&PropagationContext> {
+        self.setup.as_ref()?.propagation.as_deref()
+    }
+}
+
+/// How the request's isolation scope is set up.
+#[derive(Debug)]
+pub(crate) struct ScopeSetup {
+    request: Arc<Snapshot>,
+    /// The incoming trace, if there is one to continue.
+    propagation: Option<Box<PropagationContext>>,
+}
+
+impl ScopeSetup {
     /// Sets up the request's isolation scope: a trail of its own, the transaction name, the
     /// continued trace, and the processor that puts the request interface on events.
     ///
@@ -165,23 +250,18 @@ impl RequestCtx {
     /// scope, so it keeps the server's tags; but breadcrumbs found there were recorded outside
     /// any request (by layers outside this one, for earlier requests) and would leak into
     /// this one: the request's trail starts empty, as in Sentry's Python middlewares.
-    pub(crate) fn apply(&mut self, scope: &mut Scope) {
+    pub(crate) fn apply(self, scope: &mut Scope) {
         scope.clear_breadcrumbs();
-        scope.set_transaction(Some(&self.transaction));
-        if let Some(ctx) = self.propagation.take() {
-            scope.set_propagation_context(ctx);
+        self.request
+            .with_transaction(|name| scope.set_transaction(Some(name)));
+        if let Some(ctx) = self.propagation {
+            scope.set_propagation_context(*ctx);
         }
-        let snapshot = Arc::clone(&self.snapshot);
+        let request = self.request;
         scope.add_event_processor(move |mut event| {
-            snapshot.fill(&mut event);
+            request.fill(&mut event);
             Some(event)
         });
-    }
-
-    /// The trace this request continues, before [`RequestCtx::apply`] takes it.
-    #[cfg(test)]
-    pub(crate) fn propagation(&self) -> Option<&PropagationContext> {
-        self.propagation.as_ref()
     }
 }
 
@@ -195,42 +275,61 @@ fn original_uri<B>(req: &Request<B>) -> &Uri {
     req.uri()
 }
 
-/// The transaction name: `METHOD /users/{id}` from axum's `MatchedPath` (a route), else
-/// `METHOD /users/42` (a URL).
-fn transaction_name<B>(req: &Request<B>, uri: &Uri) -> String {
-    #[cfg(feature = "axum")]
-    if let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return format!("{} {}", req.method(), path.as_str());
+/// Calls `f` with the parts concatenated: in a stack buffer when they fit, else in a string.
+fn with_joined<R>(parts: [&str; 3], f: impl FnOnce(&str) -> R) -> R {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut buf = [0u8; 128];
+    if len > buf.len() {
+        return f(&parts.concat());
     }
-    format!("{} {}", req.method(), uri.path())
+    let mut at = 0;
+    for part in parts {
+        buf[at..at + part.len()].copy_from_slice(part.as_bytes());
+        at += part.len();
+    }
+    // Whole `str`s were copied: the bytes are UTF-8.
+    f(std::str::from_utf8(&buf[..len]).unwrap_or_default())
 }
 
 /// `scheme://host[:port]/path`: the URI's own scheme and authority (HTTP/2, absolute form),
 /// else `X-Forwarded-Proto` (or `http`) and the `Host` header; credentials are never kept.
 /// Just the path when the host is unknown.
-fn url_of(uri: &Uri, headers: &HeaderMap) -> String {
+fn url_of(uri: &Uri, headers: &Headers) -> String {
     let forwarded_proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
+        .get_str("x-forwarded-proto")
         .map(str::trim)
         .filter(|p| p.eq_ignore_ascii_case("https") || p.eq_ignore_ascii_case("http"));
     let scheme = uri.scheme_str().or(forwarded_proto).unwrap_or("http");
-    let host = match uri.authority() {
-        Some(a) => Some(match a.port() {
-            Some(port) => format!("{}:{}", a.host(), port),
-            None => a.host().to_owned(),
-        }),
-        None => headers
-            .get(http::header::HOST)
-            .and_then(|v| v.to_str().ok())
+    let (host, port) = match uri.authority() {
+        // The port as written: what follows the last `:` of an authority that has one.
+        Some(a) => (
+            a.host(),
+            a.port()
+                .and_then(|_| a.as_str().rsplit_once(':'))
+                .map(|(_, port)| port),
+        ),
+        None => match headers
+            .get_str("host")
             .map(str::trim)
             .filter(|h| !h.is_empty() && !h.contains(['/', '@', ' ']))
-            .map(str::to_owned),
+        {
+            Some(host) => (host, None),
+            None => return uri.path().to_owned(),
+        },
     };
-    match host {
-        Some(host) => format!("{}://{}{}", scheme.to_ascii_lowercase(), host, uri.path()),
-        None => uri.path().to_owned(),
+    let path = uri.path();
+    let port_len = port.map_or(0, |p| p.len() + 1);
+    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + port_len + path.len());
+    url.push_str(scheme);
+    url.make_ascii_lowercase();
+    url.push_str("://");
+    url.push_str(host);
+    if let Some(port) = port {
+        url.push(':');
+        url.push_str(port);
     }
+    url.push_str(path);
+    url
 }
 
 /// The peer's IP: axum's `ConnectInfo<SocketAddr>`, else a `SocketAddr` request extension.
@@ -287,7 +386,7 @@ mod tests {
     #[test]
     fn without_pii_no_cookies_credentials_or_ips_are_collected() {
         let ctx = RequestCtx::new(&request(), &client(false), POLICY);
-        let r = ctx.snapshot.to_interface();
+        let r = ctx.request.to_interface();
         assert_eq!(r.url.as_deref(), Some("http://shop.example:8080/cart/7"));
         assert_eq!(r.method.as_deref(), Some("POST"));
         assert_eq!(r.query_string.as_deref(), Some("coupon=x&n=2"));
@@ -298,14 +397,14 @@ mod tests {
         }
         assert_eq!(r.cookies, None);
         assert!(r.env.is_empty());
-        assert_eq!(ctx.transaction, "POST /cart/7");
+        assert_eq!(ctx.request.transaction(), "POST /cart/7");
         assert!(!ctx.pii);
     }
 
     #[test]
     fn with_pii_cookies_headers_and_the_peer_ip_are_collected() {
         let ctx = RequestCtx::new(&request(), &client(true), POLICY);
-        let r = ctx.snapshot.to_interface();
+        let r = ctx.request.to_interface();
         assert_eq!(r.cookies.as_deref(), Some("sid=abc; theme=dark"));
         assert_eq!(r.headers["authorization"], "Bearer t");
         assert_eq!(r.headers["x-forwarded-for"], "10.0.0.9");
@@ -330,10 +429,10 @@ mod tests {
             ))));
         // MatchedPath has no public constructor: route naming is covered end to end.
         let ctx = RequestCtx::new(&req, &client(true), POLICY);
-        assert_eq!(ctx.snapshot.url, "http://shop/api/users/7");
-        assert_eq!(ctx.snapshot.query.as_deref(), Some("x=1"));
-        assert_eq!(ctx.transaction, "GET /api/users/7");
-        assert_eq!(ctx.snapshot.to_interface().env["REMOTE_ADDR"], "127.0.0.9");
+        assert_eq!(ctx.request.url(), "http://shop/api/users/7");
+        assert_eq!(ctx.request.query(), Some("x=1"));
+        assert_eq!(ctx.request.transaction(), "GET /api/users/7");
+        assert_eq!(ctx.request.to_interface().env["REMOTE_ADDR"], "127.0.0.9");
     }
 
     #[test]
@@ -343,12 +442,17 @@ mod tests {
             for (k, v) in pairs {
                 m.insert(*k, http::HeaderValue::from_static(v));
             }
-            m
+            Headers::copy(&m)
         };
         let abs: Uri = "https://user:pw@api.example/v1/x?y=1".parse().unwrap();
-        assert_eq!(url_of(&abs, &HeaderMap::new()), "https://api.example/v1/x");
+        assert_eq!(
+            url_of(&abs, &Headers::default()),
+            "https://api.example/v1/x"
+        );
+        let ported: Uri = "HTTP://u@[::1]:8080/v1".parse().unwrap();
+        assert_eq!(url_of(&ported, &Headers::default()), "http://[::1]:8080/v1");
         let path: Uri = "/v1/x".parse().unwrap();
-        assert_eq!(url_of(&path, &HeaderMap::new()), "/v1/x");
+        assert_eq!(url_of(&path, &Headers::default()), "/v1/x");
         assert_eq!(
             url_of(
                 &path,

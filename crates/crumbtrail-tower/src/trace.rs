@@ -2,12 +2,20 @@
 //! `traceparent`) plus the `sentry-` entries of `baggage` become the request scope's
 //! propagation context.
 
+use std::borrow::Cow;
+
 use crumbtrail_core::PropagationContext;
 use crumbtrail_core::protocol::{
     BAGGAGE_HEADER, Baggage, DynamicSamplingContext, SENTRY_TRACE_HEADER, SentryTrace, SpanId,
     TRACEPARENT_HEADER, TraceParent,
 };
 use http::HeaderMap;
+use http::header::HeaderName;
+
+// Looked up on every request: parsed once here, not from a `&str` per look-up.
+const SENTRY_TRACE: HeaderName = HeaderName::from_static(SENTRY_TRACE_HEADER);
+const TRACEPARENT: HeaderName = HeaderName::from_static(TRACEPARENT_HEADER);
+const BAGGAGE: HeaderName = HeaderName::from_static(BAGGAGE_HEADER);
 
 /// The propagation context that continues the trace the request came with, or `None` when it
 /// came without one (or with one that cannot be continued): the request then keeps the new
@@ -27,17 +35,17 @@ pub(crate) fn continue_trace(
     local_org_id: Option<u64>,
 ) -> Option<PropagationContext> {
     let (incoming, from_sentry_trace) =
-        match joined(headers, SENTRY_TRACE_HEADER, ",").and_then(|v| SentryTrace::parse(&v).ok()) {
+        match joined(headers, &SENTRY_TRACE).and_then(|v| SentryTrace::parse(&v).ok()) {
             Some(st) => (st, true),
             None => {
                 let tp = headers
-                    .get(TRACEPARENT_HEADER)
+                    .get(TRACEPARENT)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| TraceParent::parse(v).ok())?;
                 (SentryTrace::from(tp), false)
             }
         };
-    let dsc = joined(headers, BAGGAGE_HEADER, ",")
+    let dsc = joined(headers, &BAGGAGE)
         .map(|v| Baggage::parse(&v).dsc)
         .unwrap_or_default();
     if let (Some(theirs), Some(ours)) = (dsc.org_id.as_deref(), local_org_id) {
@@ -63,16 +71,20 @@ fn frozen_dsc(
     (from_sentry_trace || !dsc.is_empty()).then_some(dsc)
 }
 
-/// Every value of a header, joined (`None` when absent or not visible ASCII).
-fn joined(headers: &HeaderMap, name: &str, sep: &str) -> Option<String> {
+/// Every value of a header, joined with `,` (`None` when absent or not visible ASCII); a
+/// single value is borrowed.
+fn joined<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Cow<'h, str>> {
     let mut values = headers.get_all(name).iter().filter_map(|v| v.to_str().ok());
     let first = values.next()?;
-    let mut out = first.to_owned();
+    let Some(second) = values.next() else {
+        return Some(Cow::Borrowed(first));
+    };
+    let mut out = [first, second].join(",");
     for v in values {
-        out.push_str(sep);
+        out.push(',');
         out.push_str(v);
     }
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 #[cfg(test)]

@@ -363,17 +363,33 @@ impl CrumbtrailLayer {
             Action::Breadcrumb => {
                 let mut fields = FieldVisitor::new(false);
                 event.record(&mut fields);
-                let crumb = breadcrumb(meta.level(), target.clone(), fields.message, fields.data);
-                let hint = TracingHint::new(meta, target);
-                add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
+                let crumb = breadcrumb(
+                    client,
+                    meta.level(),
+                    target.clone(),
+                    fields.message,
+                    fields.data,
+                );
+                if client.options().before_breadcrumb.is_none() {
+                    // The hint is for that hook alone.
+                    add_breadcrumb_with_hint(crumb, &BreadcrumbHint::none());
+                } else {
+                    let hint = TracingHint::new(meta, target);
+                    add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
+                }
             }
-            Action::Event => self.capture(event, target, ctx),
+            Action::Event => self.capture(event, target, client, ctx),
         }
     }
 
     /// Captures an event for `event`, then records it as a breadcrumb.
-    fn capture<S>(&self, event: &Event<'_>, target: Cow<'static, str>, ctx: &Context<'_, S>)
-    where
+    fn capture<S>(
+        &self,
+        event: &Event<'_>,
+        target: Cow<'static, str>,
+        client: &Client,
+        ctx: &Context<'_, S>,
+    ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let meta = event.metadata();
@@ -425,28 +441,39 @@ impl CrumbtrailLayer {
         if let Some(id) = id {
             data.insert("event_id".into(), Value::String(id.to_string()));
         }
-        let crumb = breadcrumb(meta.level(), hint.target_cow(), message, data);
+        let crumb = breadcrumb(client, meta.level(), hint.target_cow(), message, data);
         add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
     }
 }
 
 fn breadcrumb(
+    client: &Client,
     level: &Level,
     target: Cow<'static, str>,
     message: Option<String>,
     data: Map<String, Value>,
 ) -> Breadcrumb {
-    let mut crumb = Breadcrumb::new()
-        .with_type(if *level == Level::ERROR {
+    Breadcrumb {
+        ty: if *level == Level::ERROR {
             "error"
         } else {
             "default"
-        })
-        .with_category(target)
-        .with_level(crumbtrail_level(level));
-    crumb.message = message.map(Cow::Owned);
-    crumb.data = data;
-    crumb
+        }
+        .into(),
+        category: Some(target),
+        message: message.map(Cow::Owned),
+        level: crumbtrail_level(level),
+        // Without a `before_breadcrumb` hook nothing reads the crumb before an event carries
+        // it: the core stamps it when it records it and converts the time only for the crumbs
+        // events carry.
+        timestamp: client
+            .options()
+            .before_breadcrumb
+            .is_some()
+            .then(crumbtrail_core::protocol::timestamp::now),
+        data,
+        origin: None,
+    }
 }
 
 /// The recorded spans around `event`, outermost first: `{"name", "target", "fields"}`.

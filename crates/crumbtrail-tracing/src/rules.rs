@@ -82,12 +82,19 @@ pub(crate) fn is_internal(target: &str) -> bool {
         "crumbtrail_process",
         "crumbtrail_devserver",
     ];
-    let krate = target
-        .split("::")
-        .next()
-        .unwrap_or(target)
-        .replace('-', "_");
-    SDK_CRATES.contains(&krate.as_str())
+    // Runs for every record the layer sees: compared in place, `-` as `_`, without allocating.
+    if !target.starts_with("crumbtrail") {
+        return false;
+    }
+    let krate = target.split("::").next().unwrap_or(target).as_bytes();
+    let same = |name: &str| {
+        name.len() == krate.len()
+            && name
+                .bytes()
+                .zip(krate)
+                .all(|(a, &b)| a == b || (a == b'_' && b == b'-'))
+    };
+    SDK_CRATES.iter().any(|name| same(name))
 }
 
 /// Whether `meta` is one of `tracing-log`'s per-level callsites, whose real target is only
@@ -176,6 +183,10 @@ impl Rules {
     /// the target and level only, so the per-layer filter can cache it per callsite.
     pub(crate) fn wants(&self, target: &str, meta: &Metadata<'_>) -> bool {
         let level = meta.level();
+        // The common rejection first: an event below both thresholds, with no target handlers.
+        if !self.level_passes(level) && self.target_handlers.is_empty() {
+            return false;
+        }
         if is_internal(target) {
             return false;
         }
