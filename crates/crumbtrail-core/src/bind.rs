@@ -116,7 +116,8 @@ pub fn with_scope_async<F: Future>(configure: impl FnOnce(&mut Scope), future: F
 }
 
 /// Runs a future as a new unit of work: a fork of the current isolation scope (so it starts
-/// with the current tags and trail) with a new trace, configured by `configure`. Nothing it
+/// with the current tags and trail) with a new trace — unless `configure` sets one with
+/// `set_propagation_context`, as web integrations do to continue an incoming trace. Nothing it
 /// records reaches the caller or any other unit of work. Web integrations wrap each request
 /// with this.
 ///
@@ -132,9 +133,14 @@ pub fn with_isolation_scope<F: Future>(configure: impl FnOnce(&mut Scope), futur
     if hub::is_active() {
         let h = Arc::make_mut(&mut hub);
         h.current = None;
-        h.isolation
-            .set_propagation_context(PropagationContext::new());
+        // A new trace unless `configure` continues one (web integrations do, from the
+        // request's headers): made only when needed.
+        h.isolation.propagation = None;
         configure(&mut h.isolation);
+        if h.isolation.propagation.is_none() {
+            h.isolation
+                .set_propagation_context(PropagationContext::new());
+        }
     }
     Scoped::new(hub, future)
 }
