@@ -84,8 +84,8 @@ pub struct Scope {
     pub(crate) extra: Option<Arc<Map<String, Value>>>,
     pub(crate) contexts: Option<Arc<BTreeMap<String, Context>>>,
     pub(crate) attachments: Option<Arc<Vec<Attachment>>>,
-    pub(crate) event_processors: Option<Arc<Vec<EventProcessor>>>,
-    pub(crate) error_processors: Option<Arc<Vec<EventProcessor>>>,
+    pub(crate) event_processors: Option<Arc<[EventProcessor]>>,
+    pub(crate) error_processors: Option<Arc<[EventProcessor]>>,
     pub(crate) crumbs: CrumbList,
     pub(crate) propagation: Option<Arc<PropagationContext>>,
 }
@@ -101,6 +101,15 @@ fn edit<T: Default + Clone>(slot: &mut Option<Arc<T>>, f: impl FnOnce(&mut T)) {
             *slot = Some(Arc::new(part));
         }
     }
+}
+
+/// Appends to a shared list of processors: one allocation for the first (a web integration
+/// adds one per request), a rebuilt list of reference-count copies after that.
+fn append(slot: &mut Option<Arc<[EventProcessor]>>, processor: EventProcessor) {
+    *slot = Some(match slot.take() {
+        None => Arc::from([processor]),
+        Some(list) => list.iter().cloned().chain([processor]).collect(),
+    });
 }
 
 impl Scope {
@@ -202,9 +211,7 @@ impl Scope {
         &mut self,
         processor: impl Fn(Event) -> Option<Event> + Send + Sync + 'static,
     ) {
-        edit(&mut self.event_processors, |part| {
-            part.push(Arc::new(processor));
-        });
+        append(&mut self.event_processors, Arc::new(processor));
     }
 
     /// Adds a processor that runs only on error events (events with an exception), before the
@@ -213,9 +220,7 @@ impl Scope {
         &mut self,
         processor: impl Fn(Event) -> Option<Event> + Send + Sync + 'static,
     ) {
-        edit(&mut self.error_processors, |part| {
-            part.push(Arc::new(processor));
-        });
+        append(&mut self.error_processors, Arc::new(processor));
     }
 
     /// Records a breadcrumb in this scope directly: no `before_breadcrumb`, and the default
