@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..Default::default()
         })?;
         tracing::subscriber::set_global_default(
-            tracing_subscriber::registry().with(crumbtrail::tracing::layer()),
+            tracing_subscriber::registry().with(crumbtrail::tracing::layer().filtered()),
         )?;
         Some(guard)
     } else {

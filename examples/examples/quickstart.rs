@@ -105,7 +105,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     crumbtrail::configure_global_scope(|scope| scope.set_tag("service", "quickstart"));
     // Log lines become breadcrumbs (INFO and up) and events (ERROR and up).
     tracing::subscriber::set_global_default(
-        tracing_subscriber::registry().with(crumbtrail::tracing::layer()),
+        tracing_subscriber::registry().with(crumbtrail::tracing::layer().filtered()),
     )?;
 
     // Three concurrent requests, each in its own isolation scope: their breadcrumbs and tags

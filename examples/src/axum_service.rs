@@ -378,7 +378,7 @@ pub async fn run(config: Config) -> Result<Summary, BoxError> {
     tracing::subscriber::set_global_default(
         tracing_subscriber::registry()
             .with(StdoutLog)
-            .with(crumbtrail::tracing::layer()),
+            .with(crumbtrail::tracing::layer().filtered()),
     )
     .map_err(|e| format!("a tracing subscriber is already installed: {e}"))?;
 
