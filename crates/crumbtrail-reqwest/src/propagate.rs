@@ -3,8 +3,8 @@
 
 use crumbtrail_core::Client;
 use crumbtrail_core::protocol::{
-    BAGGAGE_HEADER, DynamicSamplingContext, SENTRY_BAGGAGE_PREFIX, SENTRY_TRACE_HEADER,
-    SentryTrace, SpanId, TRACEPARENT_HEADER, TraceId, TraceParent, merge_baggage,
+    BAGGAGE_HEADER, DynamicSamplingContext, SENTRY_TRACE_HEADER, SentryTrace, SpanId,
+    TRACEPARENT_HEADER, TraceId, TraceParent, merge_baggage,
 };
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
@@ -81,59 +81,18 @@ impl OutgoingTrace {
     }
 }
 
-/// The `sentry-trace` value, `TRACE_ID-SPAN_ID[-1|-0]` (what `SentryTrace` formats), written
-/// on the stack and copied into the header once.
+/// The `sentry-trace` value, moved into the header without a copy.
 fn sentry_trace_value(trace: &OutgoingTrace) -> Option<HeaderValue> {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 32 + 1 + 16 + 2];
-    let (trace_id, span_id) = (trace.trace_id.to_bytes(), trace.span_id.to_bytes());
-    for (i, b) in trace_id.iter().chain(&span_id).enumerate() {
-        // The span id's digits come after the `-` that follows the trace id's 32.
-        let at = 2 * i + usize::from(i >= 16);
-        buf[at] = DIGITS[usize::from(b >> 4)];
-        buf[at + 1] = DIGITS[usize::from(b & 0x0f)];
-    }
-    buf[32] = b'-';
-    let len = match trace.sampled {
-        Some(sampled) => {
-            buf[49] = b'-';
-            buf[50] = if sampled { b'1' } else { b'0' };
-            51
-        }
-        None => 49,
-    };
-    HeaderValue::from_bytes(&buf[..len]).ok()
+    let value = SentryTrace::new(trace.trace_id, trace.span_id, trace.sampled).to_header_value();
+    HeaderValue::try_from(value).ok()
 }
 
-/// The `sentry-*` baggage entries of `dsc` as a header value, as
-/// `DynamicSamplingContext::to_baggage` writes them; `None` when there are none. Values made
-/// only of characters that percent-encoding leaves alone (trace ids, environments, versions,
-/// ...: nearly always all of them) are written on the stack and copied into the header once;
-/// anything else goes through `to_baggage`.
+/// The `sentry-*` baggage entries of `dsc` as a header value (moved in without a copy);
+/// `None` when there are none.
 fn sentry_baggage(dsc: &DynamicSamplingContext) -> Option<HeaderValue> {
-    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-    let mut buf = [0u8; 512];
-    let mut at = 0;
-    for (key, value) in dsc.iter() {
-        let comma = usize::from(at > 0);
-        let end = at + comma + SENTRY_BAGGAGE_PREFIX.len() + key.len() + 1 + value.len();
-        if end > buf.len() || !value.bytes().all(unreserved) {
-            let value = dsc.to_baggage();
-            return (!value.is_empty())
-                .then(|| HeaderValue::try_from(value).ok())
-                .flatten();
-        }
-        if comma == 1 {
-            buf[at] = b',';
-            at += 1;
-        }
-        for part in [SENTRY_BAGGAGE_PREFIX, key, "=", value] {
-            buf[at..at + part.len()].copy_from_slice(part.as_bytes());
-            at += part.len();
-        }
-    }
-    (at > 0)
-        .then(|| HeaderValue::from_bytes(&buf[..at]).ok())
+    let value = dsc.to_baggage();
+    (!value.is_empty())
+        .then(|| HeaderValue::try_from(value).ok())
         .flatten()
 }
 
@@ -246,7 +205,7 @@ mod tests {
     }
 
     #[test]
-    fn the_fast_paths_write_what_the_protocol_types_format() {
+    fn the_headers_are_what_the_protocol_types_format() {
         for sampled in [None, Some(true), Some(false)] {
             let t = trace(sampled, DynamicSamplingContext::new());
             let value = sentry_trace_value(&t).unwrap();
@@ -264,13 +223,13 @@ mod tests {
                 ("sample_rate", "0.25"),
             ]),
             other,
-            // Values that need percent-encoding take the protocol's own path.
+            // Values that need percent-encoding.
             dsc(&[
                 ("trace_id", TRACE),
                 ("release", "shop@1.0"),
                 ("transaction", "GET /x"),
             ]),
-            // Too long for the stack buffer.
+            // A long one.
             dsc(&[("trace_id", TRACE), ("transaction", &"x".repeat(600))]),
         ] {
             let value = sentry_baggage(&dsc).map(|v| v.to_str().unwrap().to_owned());
