@@ -48,7 +48,7 @@ pub fn capture_event(event: Event) -> Option<EventId> {
 
 /// [`capture_event`] with a hint for `before_send` and the processors.
 pub fn capture_event_with_hint(event: Event, hint: EventHint) -> Option<EventId> {
-    capture_full(event, hint, None)
+    capture_full(event, hint, None, None)
 }
 
 /// [`capture_event`] with a stack the caller captured (unresolved: `Backtrace::force_capture`
@@ -56,16 +56,23 @@ pub fn capture_event_with_hint(event: Event, hint: EventHint) -> Option<EventId>
 /// newest exception, or on the current thread when the event has none. The panic handler uses
 /// this.
 pub fn capture_event_with_backtrace(event: Event, backtrace: Backtrace) -> Option<EventId> {
-    capture_full(event, EventHint::default(), Some(backtrace))
+    capture_full(event, EventHint::default(), Some(backtrace), None)
 }
 
-fn capture_full(event: Event, hint: EventHint, backtrace: Option<Backtrace>) -> Option<EventId> {
+/// Captures through the current unit of work's client, with an optional stack and delivery
+/// receipt.
+pub(crate) fn capture_full(
+    event: Event,
+    hint: EventHint,
+    backtrace: Option<Backtrace>,
+    receipt: Option<Receipt>,
+) -> Option<EventId> {
     if !hub::is_active() {
         return None;
     }
     hub::with_hub(|hub| {
         let client = Arc::clone(hub::resolve_client(hub)?);
-        capture_with(&client, event, hint, Arc::clone(hub), backtrace, None)
+        capture_with(&client, event, hint, Arc::clone(hub), backtrace, receipt)
     })
 }
 

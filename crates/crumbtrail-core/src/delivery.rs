@@ -10,7 +10,6 @@ use crumbtrail_protocol::{DiscardReason, Event, EventId};
 use tokio::sync::oneshot;
 
 use crate::hint::EventHint;
-use crate::hub;
 
 /// What became of a tracked capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,20 +75,11 @@ impl Receipt {
 /// dropped and why. `None` when nothing will be sent at all (the SDK is disabled or closed,
 /// the event was sampled out, or the queue is full — the same cases as `capture_event`).
 pub fn capture_event_tracked(event: Event) -> Option<DeliveryHandle> {
-    if !hub::is_active() {
+    if !crate::hub::is_active() {
         return None;
     }
     let (tx, rx) = oneshot::channel();
-    let event_id = hub::with_hub(|hub| {
-        let client = std::sync::Arc::clone(hub::resolve_client(hub)?);
-        crate::capture::capture_with(
-            &client,
-            event,
-            EventHint::default(),
-            std::sync::Arc::clone(hub),
-            None,
-            Some(Receipt(tx)),
-        )
-    })?;
+    let event_id =
+        crate::capture::capture_full(event, EventHint::default(), None, Some(Receipt(tx)))?;
     Some(DeliveryHandle { event_id, rx })
 }

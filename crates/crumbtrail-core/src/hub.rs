@@ -38,6 +38,14 @@ impl Hub {
         }
     }
 
+    /// The trace of the innermost scope: the `with_scope` layer's, else the isolation scope's.
+    pub(crate) fn propagation(&self) -> Option<&PropagationContext> {
+        self.current
+            .as_ref()
+            .and_then(Scope::propagation_context)
+            .or_else(|| self.isolation.propagation_context())
+    }
+
     /// The client this hub reports to, if it is known without taking a lock.
     #[inline]
     pub(crate) fn client_ref(&self) -> Option<&Arc<ClientInner>> {

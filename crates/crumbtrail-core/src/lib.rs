@@ -96,13 +96,7 @@ pub fn propagation_context() -> Option<PropagationContext> {
     if !hub::is_active() {
         return None;
     }
-    hub::with_hub(|hub| {
-        hub.current
-            .as_ref()
-            .and_then(|s| s.propagation_context())
-            .or_else(|| hub.isolation.propagation_context())
-            .cloned()
-    })
+    hub::with_hub(|hub| hub.propagation().cloned())
 }
 
 /// The client the current unit of work reports to, if any.

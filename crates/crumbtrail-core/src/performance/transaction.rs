@@ -120,12 +120,7 @@ pub fn start_transaction(name: impl Into<String>, op: impl Into<String>) -> Tran
 
 /// The trace of the hub's innermost scope, created on the isolation scope if it has none.
 fn current_propagation(hub: &mut Arc<Hub>) -> PropagationContext {
-    let existing = hub
-        .current
-        .as_ref()
-        .and_then(Scope::propagation_context)
-        .or_else(|| hub.isolation.propagation_context())
-        .cloned();
+    let existing = hub.propagation().cloned();
     existing.unwrap_or_else(|| {
         let fresh = PropagationContext::new();
         Arc::make_mut(hub)
