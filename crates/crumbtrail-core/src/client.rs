@@ -83,17 +83,17 @@ impl ClientInner {
     /// Errors go first: other work (transactions) is only queued while a tenth of the queue,
     /// in items and in bytes, is still free for errors.
     pub(crate) fn enqueue(&self, work: Work) -> bool {
-        let losses = work.losses();
-        let lost = || {
-            for (category, quantity) in &losses {
+        // Only a refused capture pays for listing what it held.
+        let lost = |work: &Work| {
+            for (category, quantity) in work.losses() {
                 self.ctx
                     .discards
-                    .record(DiscardReason::QueueOverflow, category.clone(), *quantity);
+                    .record(DiscardReason::QueueOverflow, category, quantity);
             }
             false
         };
         if self.closed.load(Ordering::Acquire) {
-            return lost();
+            return lost(&work);
         }
         let size = work.estimated_size();
         let queued = &self.sender.queued_bytes;
@@ -106,16 +106,16 @@ impl ClientInner {
             || (max_items > 0 && self.sender.data.capacity() <= max_items)
         {
             self.ctx.health.note_overflow();
-            return lost();
+            return lost(&work);
         }
         // Counted before the send so the sender's decrement can never run first.
         queued.fetch_add(size, Ordering::Relaxed);
         match self.sender.data.try_send(work) {
             Ok(()) => true,
-            Err(_) => {
+            Err(refused) => {
                 queued.fetch_sub(size, Ordering::Relaxed);
                 self.ctx.health.note_overflow();
-                lost()
+                lost(&refused.into_inner())
             }
         }
     }

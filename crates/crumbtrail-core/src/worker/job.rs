@@ -51,13 +51,14 @@ impl Jobs {
         let limits = Arc::clone(&self.limits);
         let reports = Arc::clone(&self.reports);
         let done_tx = self.done_tx.clone();
+        let mut work = work;
+        let receipt = match &mut work {
+            Work::Capture(pending) => pending.receipt.take(),
+            _ => None,
+        };
+        // Made before the task, so a task aborted before it first runs still counts its work.
+        let mut in_flight = InFlight::new(Arc::clone(&ctx), work.losses(), receipt);
         self.set.spawn(async move {
-            let mut work = work;
-            let receipt = match &mut work {
-                Work::Capture(pending) => pending.receipt.take(),
-                _ => None,
-            };
-            let mut in_flight = InFlight::new(Arc::clone(&ctx), work.losses(), receipt);
             let assembled = match work {
                 Work::Capture(pending) => assemble(&ctx, *pending),
                 Work::Transaction(pending) => assemble_transaction(&ctx, *pending),
