@@ -84,8 +84,8 @@ pub struct Scope {
     pub(crate) extra: Option<Arc<Map<String, Value>>>,
     pub(crate) contexts: Option<Arc<BTreeMap<String, Context>>>,
     pub(crate) attachments: Option<Arc<Vec<Attachment>>>,
-    pub(crate) event_processors: Option<Arc<[EventProcessor]>>,
-    pub(crate) error_processors: Option<Arc<[EventProcessor]>>,
+    pub(crate) event_processors: Option<Arc<Processors>>,
+    pub(crate) error_processors: Option<Arc<Processors>>,
     pub(crate) crumbs: CrumbList,
     pub(crate) propagation: Option<Arc<PropagationContext>>,
 }
@@ -103,13 +103,32 @@ fn edit<T: Default + Clone>(slot: &mut Option<Arc<T>>, f: impl FnOnce(&mut T)) {
     }
 }
 
-/// Appends to a shared list of processors: one allocation for the first (a web integration
-/// adds one per request), a rebuilt list of reference-count copies after that.
-fn append(slot: &mut Option<Arc<[EventProcessor]>>, processor: EventProcessor) {
-    *slot = Some(match slot.take() {
-        None => Arc::from([processor]),
-        Some(list) => list.iter().cloned().chain([processor]).collect(),
-    });
+/// A scope's processors, the first one inline: a scope's first processor (a web integration
+/// adds one per request) costs one allocation besides the closure's, and the scope stays
+/// small (its parts are thin pointers; it is copied on every `with_scope`).
+#[derive(Clone)]
+pub(crate) struct Processors {
+    first: EventProcessor,
+    rest: Vec<EventProcessor>,
+}
+
+impl Processors {
+    /// In the order they were added.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &EventProcessor> {
+        std::iter::once(&self.first).chain(&self.rest)
+    }
+}
+
+fn append(slot: &mut Option<Arc<Processors>>, processor: EventProcessor) {
+    match slot {
+        Some(list) => Arc::make_mut(list).rest.push(processor),
+        None => {
+            *slot = Some(Arc::new(Processors {
+                first: processor,
+                rest: Vec::new(),
+            }))
+        }
+    }
 }
 
 impl Scope {
