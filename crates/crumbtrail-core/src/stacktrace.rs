@@ -74,26 +74,50 @@ pub(crate) fn parse(debug: &str, options: &ClientOptions) -> Vec<Frame> {
                     .ok();
             }
             let module = module_of(frame.function.as_deref().unwrap_or(""));
-            frame.in_app = Some(in_app(&module, options));
+            frame.in_app = Some(if module.is_empty() {
+                // An inlined frame named without its path (`debug = "line-tables-only"`):
+                // std and dependencies are known by where their source lives.
+                !frame.abs_path.as_deref().is_some_and(is_dependency_path)
+            } else {
+                in_app(&module, options)
+            });
             frame.module = (!module.is_empty()).then_some(module);
             Some(frame)
         })
         .collect();
     // Innermost first in std's output. The top is the SDK's capture path, interleaved with
-    // std/tokio glue (thread-locals, task-locals): cut through the last SDK frame of that
-    // leading run, then put the outermost caller first.
+    // std/tokio glue (thread-locals, task-locals) and, with limited debug info, inlined frames
+    // named without their path: cut through the last SDK frame of that leading run, then put
+    // the outermost caller first.
     let mut cut = 0;
     for (i, f) in frames.iter().enumerate() {
         let func = f.function.as_deref().unwrap_or("");
         if func.starts_with("crumbtrail") {
             cut = i + 1;
-        } else if !GLUE.iter().any(|g| func.starts_with(g)) {
+        } else if !(GLUE.iter().any(|g| func.starts_with(g)) || !is_qualified(func)) {
             break;
         }
     }
     frames.drain(..cut);
     frames.reverse();
     frames
+}
+
+/// Whether a function name carries its path (`shop::cart::load`), as symbol names and full
+/// debug info give it; an inlined frame under `debug = "line-tables-only"` has only its own
+/// name (`capture_with`, `{closure#0}<…>`).
+fn is_qualified(function: &str) -> bool {
+    function
+        .split(['<', '{'])
+        .next()
+        .is_some_and(|head| head.contains("::"))
+}
+
+/// Source of std (`/rustc/<hash>/library/…`) or of a crate from a registry or git checkout.
+fn is_dependency_path(path: &str) -> bool {
+    path.starts_with("/rustc/")
+        || path.contains("/.cargo/registry/")
+        || path.contains("/.cargo/git/")
 }
 
 /// The text between the first pair of unescaped double quotes.
@@ -183,6 +207,26 @@ mod tests {
         };
         let frames = parse(SAMPLE, &options);
         assert_eq!(frames[0].in_app, Some(true));
+        assert_eq!(frames[2].in_app, Some(false));
+    }
+
+    /// Under `debug = "line-tables-only"`, inlined frames carry only their own names.
+    const LINE_TABLES_ONLY: &str = r#"Backtrace [{ fn: "std::backtrace::Backtrace::force_capture", file: "/rustc/x/library/std/src/backtrace.rs", line: 310 }, { fn: "capture_with", file: "./src/capture.rs", line: 80 }, { fn: "core::option::Option<T>::or_else", file: "/rustc/x/library/core/src/option.rs", line: 1 }, { fn: "crumbtrail_core::capture::capture_full::{{closure}}", file: "./src/capture.rs", line: 60 }, { fn: "try_with<core::cell::RefCell<crumbtrail_core::hub::Hub>>", file: "/rustc/x/library/std/src/thread/local.rs", line: 9 }, { fn: "crumbtrail_core::capture::capture_message", file: "./src/capture.rs", line: 20 }, { fn: "{closure#0}<shop::Cart>", file: "/home/me/.cargo/registry/src/index/tokio-1.54.1/src/task/task_local.rs", line: 5 }, { fn: "shop::cart::load", file: "./src/cart.rs", line: 42 }, { fn: "load_inner", file: "./src/cart.rs", line: 50 }]"#;
+
+    #[test]
+    fn sdk_frames_are_cut_when_inlined_frames_have_short_names() {
+        let frames = parse(LINE_TABLES_ONLY, &ClientOptions::default());
+        let functions: Vec<_> = frames
+            .iter()
+            .map(|f| f.function.as_deref().unwrap())
+            .collect();
+        assert_eq!(
+            functions,
+            ["load_inner", "shop::cart::load", "{closure#0}<shop::Cart>"]
+        );
+        // Known by path: the user's own inlined frame is the app's, tokio's is not.
+        assert_eq!(frames[0].in_app, Some(true));
+        assert_eq!(frames[1].in_app, Some(true));
         assert_eq!(frames[2].in_app, Some(false));
     }
 
