@@ -94,7 +94,7 @@ pub(crate) fn parse(debug: &str, options: &ClientOptions) -> Vec<Frame> {
         let func = f.function.as_deref().unwrap_or("");
         if func.starts_with("crumbtrail") {
             cut = i + 1;
-        } else if !(GLUE.iter().any(|g| func.starts_with(g)) || !is_qualified(func)) {
+        } else if is_qualified(func) && !GLUE.iter().any(|g| func.starts_with(g)) {
             break;
         }
     }
