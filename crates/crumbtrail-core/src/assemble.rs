@@ -7,15 +7,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::collections::BTreeMap;
 
 use crumbtrail_protocol::{
-    Contexts, DataCategory, DiscardReason, DynamicSamplingContext, Envelope, Event, Item, TraceId,
-    User, Values,
+    Contexts, DataCategory, DiscardReason, DynamicSamplingContext, Envelope, Event, Item, User,
+    Values,
 };
 use serde_json::{Map, Value};
 
 use crate::capture::PendingCapture;
 use crate::client::ClientCtx;
 use crate::hub::Hub;
-use crate::scope::Scope;
+use crate::scope::{Scope, head_dsc};
 use crate::{pii, stacktrace, truncate};
 
 /// Assembles one capture. `Err` with the reason when a processor or hook dropped it (counted
@@ -213,9 +213,9 @@ fn dsc_for(event: &Event, layers: &[&Scope], ctx: &ClientCtx) -> Option<DynamicS
         return Some(dsc);
     }
     let trace_id = event.contexts.trace()?.trace_id;
-    Some(new_dsc(
-        ctx,
-        trace_id,
+    Some(head_dsc(
+        ctx.dsn.as_ref(),
+        Some(trace_id),
         event.release.clone(),
         event.environment.clone(),
     ))
@@ -262,25 +262,4 @@ pub(crate) fn fill_identity(ctx: &ClientCtx, slots: [&mut Option<String>; 4]) {
             *slot = value.as_ref().map(|v| v.to_string());
         }
     }
-}
-
-/// A sampling context for a trace that started here: the trace id, the DSN's public key and
-/// org, release and environment.
-pub(crate) fn new_dsc(
-    ctx: &ClientCtx,
-    trace_id: TraceId,
-    release: Option<String>,
-    environment: Option<String>,
-) -> DynamicSamplingContext {
-    let mut dsc = DynamicSamplingContext::new();
-    dsc.set_trace_id(trace_id);
-    dsc.public_key = ctx.dsn.as_ref().map(|d| d.public_key().to_owned());
-    dsc.org_id = ctx
-        .dsn
-        .as_ref()
-        .and_then(|d| d.org_id())
-        .map(|o| o.to_string());
-    dsc.release = release;
-    dsc.environment = environment;
-    dsc
 }

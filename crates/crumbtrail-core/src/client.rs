@@ -40,6 +40,8 @@ pub(crate) struct ClientCtx {
     pub(crate) mirror: Option<crate::spotlight::Mirror>,
     /// Backpressure: how much transactions are downsampled.
     pub(crate) health: crate::health::Health,
+    /// The `baggage` of traces that start here, but for their ids and decisions.
+    pub(crate) head_baggage: crate::scope::HeadBaggage,
 }
 
 /// A diagnostic with the same cause is reported at most once per this interval.
@@ -219,7 +221,13 @@ impl Client {
             .spotlight
             .resolve(spotlight_env.as_deref())
             .and_then(crate::spotlight::Mirror::new);
+        let head_baggage = crate::scope::HeadBaggage::new(
+            dsn.as_ref(),
+            options.release.as_deref(),
+            options.environment.as_deref(),
+        );
         let ctx = Arc::new(ClientCtx {
+            head_baggage,
             options,
             dsn,
             discards: Discards::default(),

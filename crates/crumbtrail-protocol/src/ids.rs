@@ -64,15 +64,29 @@ fn hex_val(kind: &'static str, b: u8) -> Result<u8, IdError> {
     }
 }
 
-fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+/// Up to 16 bytes as lowercase hex, on the stack.
+fn hex(bytes: &[u8]) -> ([u8; 32], usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 32];
-    for (i, b) in bytes.iter().enumerate() {
+    for (i, b) in bytes.iter().take(16).enumerate() {
         buf[2 * i] = DIGITS[(b >> 4) as usize];
         buf[2 * i + 1] = DIGITS[(b & 0x0f) as usize];
     }
+    (buf, bytes.len().min(16) * 2)
+}
+
+fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    let (buf, len) = hex(bytes);
     // Only ASCII hex digits were written.
-    f.write_str(std::str::from_utf8(&buf[..bytes.len() * 2]).map_err(|_| fmt::Error)?)
+    f.write_str(std::str::from_utf8(&buf[..len]).map_err(|_| fmt::Error)?)
+}
+
+/// Appends `bytes` as lowercase hex: what `Display` writes, without the formatting machinery
+/// (headers are written for every outgoing request).
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    let (buf, len) = hex(bytes);
+    // Only ASCII hex digits were written: the check passes, word by word.
+    out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
 }
 
 /// Serde visitor shared by the three id types: accepts a string and parses it with `FromStr`.
@@ -196,6 +210,19 @@ id_serde!(EventId, "an event id (32 hex characters)");
 pub struct TraceId([u8; 16]);
 
 impl TraceId {
+    /// Appends the id's 32 hex characters to `out`, as `Display` writes them.
+    ///
+    /// ```
+    /// use crumbtrail_protocol::TraceId;
+    /// let id: TraceId = "4c79f60c11214eb38604f4ae0781bfb2".parse().unwrap();
+    /// let mut out = String::from("trace=");
+    /// id.push_hex(&mut out);
+    /// assert_eq!(out, "trace=4c79f60c11214eb38604f4ae0781bfb2");
+    /// ```
+    pub fn push_hex(&self, out: &mut String) {
+        push_hex(out, &self.0);
+    }
+
     /// A new random trace id.
     pub fn random() -> Self {
         TraceId(fastrand::u128(..).to_le_bytes())
@@ -244,6 +271,11 @@ id_serde!(TraceId, "a trace id (32 hex characters)");
 pub struct SpanId([u8; 8]);
 
 impl SpanId {
+    /// Appends the id's 16 hex characters to `out`, as `Display` writes them.
+    pub fn push_hex(&self, out: &mut String) {
+        push_hex(out, &self.0);
+    }
+
     /// A new random span id.
     pub fn random() -> Self {
         SpanId(fastrand::u64(..).to_le_bytes())

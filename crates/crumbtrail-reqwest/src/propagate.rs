@@ -18,7 +18,8 @@ pub(crate) struct OutgoingTrace {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,
     pub(crate) sampled: Option<bool>,
-    pub(crate) dsc: DynamicSamplingContext,
+    /// The `sentry-*` baggage entries (empty when there are none to pass on).
+    pub(crate) baggage: String,
 }
 
 impl OutgoingTrace {
@@ -27,35 +28,35 @@ impl OutgoingTrace {
     /// `trace` envelope header is). `None` when the scope has no trace.
     pub(crate) fn current(client: &Client) -> Option<OutgoingTrace> {
         let p = crumbtrail_core::propagation_context()?;
-        let dsc = p.dynamic_sampling_context(client);
-        let (trace_id, span_id, sampled) = (p.trace_id, p.span_id, p.sampled);
         Some(OutgoingTrace {
-            trace_id,
-            span_id,
-            sampled,
-            dsc,
+            trace_id: p.trace_id,
+            span_id: p.span_id,
+            sampled: p.sampled,
+            baggage: p.baggage(client),
         })
     }
 
     /// Sets `sentry-trace` (and `traceparent` when `traceparent` is true), replacing any the
     /// request had, and merges the Sentry entries into its `baggage`, keeping third-party
     /// members and replacing `sentry-*` ones. Several `baggage` headers become one.
-    pub(crate) fn apply(&self, headers: &mut HeaderMap, traceparent: bool) {
-        if let Some(value) = sentry_trace_value(self) {
+    pub(crate) fn apply(self, headers: &mut HeaderMap, traceparent: bool) {
+        let sentry_trace = SentryTrace::new(self.trace_id, self.span_id, self.sampled);
+        // Moved into the header without a copy.
+        if let Ok(value) = HeaderValue::try_from(sentry_trace.to_header_value()) {
             headers.insert(SENTRY_TRACE, value);
         }
         if traceparent {
-            let sentry_trace = SentryTrace::new(self.trace_id, self.span_id, self.sampled);
             let value = TraceParent::from(sentry_trace).to_header_value();
             if let Ok(value) = HeaderValue::from_str(&value) {
                 headers.insert(TRACEPARENT, value);
             }
         }
         if !headers.contains_key(&BAGGAGE) {
-            // Nothing to merge with: the Sentry entries alone (what `merge_baggage(None, ..)`
-            // gives, without its copy of the DSC), or no header when there are none.
-            if let Some(value) = sentry_baggage(&self.dsc) {
-                headers.insert(BAGGAGE, value);
+            // Nothing to merge with: the Sentry entries alone, or no header when there are none.
+            if !self.baggage.is_empty() {
+                if let Ok(value) = HeaderValue::try_from(self.baggage) {
+                    headers.insert(BAGGAGE, value);
+                }
             }
             return;
         }
@@ -65,7 +66,8 @@ impl OutgoingTrace {
             .filter_map(|v| v.to_str().ok())
             .collect();
         let existing = (!existing.is_empty()).then(|| existing.join(","));
-        match merge_baggage(existing.as_deref(), &self.dsc) {
+        let ours = DynamicSamplingContext::from_baggage(&self.baggage);
+        match merge_baggage(existing.as_deref(), &ours) {
             Some(merged) => {
                 // Percent-encoded entries and already-valid third-party ones always form a
                 // valid value; if not, the caller's header is kept as written.
@@ -81,21 +83,6 @@ impl OutgoingTrace {
     }
 }
 
-/// The `sentry-trace` value, moved into the header without a copy.
-fn sentry_trace_value(trace: &OutgoingTrace) -> Option<HeaderValue> {
-    let value = SentryTrace::new(trace.trace_id, trace.span_id, trace.sampled).to_header_value();
-    HeaderValue::try_from(value).ok()
-}
-
-/// The `sentry-*` baggage entries of `dsc` as a header value (moved in without a copy);
-/// `None` when there are none.
-fn sentry_baggage(dsc: &DynamicSamplingContext) -> Option<HeaderValue> {
-    let value = dsc.to_baggage();
-    (!value.is_empty())
-        .then(|| HeaderValue::try_from(value).ok())
-        .flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,7 +95,7 @@ mod tests {
             trace_id: TRACE.parse().unwrap(),
             span_id: SPAN.parse().unwrap(),
             sampled,
-            dsc,
+            baggage: dsc.to_baggage(),
         }
     }
 
@@ -208,9 +195,10 @@ mod tests {
     fn the_headers_are_what_the_protocol_types_format() {
         for sampled in [None, Some(true), Some(false)] {
             let t = trace(sampled, DynamicSamplingContext::new());
-            let value = sentry_trace_value(&t).unwrap();
-            let want = SentryTrace::new(t.trace_id, t.span_id, sampled).to_header_value();
-            assert_eq!(value.to_str().unwrap(), want);
+            let want = SentryTrace::new(t.trace_id, t.span_id, sampled).to_string();
+            let mut headers = HeaderMap::new();
+            t.apply(&mut headers, false);
+            assert_eq!(header(&headers, "sentry-trace"), Some(want.as_str()));
         }
         let mut other = dsc(&[("trace_id", TRACE), ("environment", "prod-2.x_~")]);
         other.other.insert("custom".into(), "v".into());
@@ -232,9 +220,19 @@ mod tests {
             // A long one.
             dsc(&[("trace_id", TRACE), ("transaction", &"x".repeat(600))]),
         ] {
-            let value = sentry_baggage(&dsc).map(|v| v.to_str().unwrap().to_owned());
             let want = Some(dsc.to_baggage()).filter(|b| !b.is_empty());
-            assert_eq!(value, want, "{dsc:?}");
+            // Alone, and merged into a request's own baggage.
+            let mut headers = HeaderMap::new();
+            trace(None, dsc.clone()).apply(&mut headers, false);
+            assert_eq!(header(&headers, "baggage").map(str::to_owned), want, "{dsc:?}");
+            let mut headers = HeaderMap::new();
+            headers.insert("baggage", HeaderValue::from_static("vendor=1"));
+            trace(None, dsc.clone()).apply(&mut headers, false);
+            let merged = match &want {
+                Some(ours) => format!("vendor=1,{ours}"),
+                None => "vendor=1".to_owned(),
+            };
+            assert_eq!(header(&headers, "baggage"), Some(merged.as_str()), "{dsc:?}");
         }
     }
 }

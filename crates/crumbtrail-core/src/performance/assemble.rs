@@ -5,8 +5,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope};
 
-use crate::assemble::{apply_shared, fill_identity, layers, new_dsc};
+use crate::assemble::{apply_shared, fill_identity, layers};
 use crate::client::ClientCtx;
+use crate::scope::head_dsc;
 
 use super::PendingTransaction;
 
@@ -94,7 +95,12 @@ pub(crate) fn assemble_transaction(
         .and_then(|p| p.dsc.clone());
     envelope.headers.trace = frozen.or_else(|| {
         let trace_id = tx.trace_context()?.trace_id;
-        let mut dsc = new_dsc(ctx, trace_id, tx.release.clone(), tx.environment.clone());
+        let mut dsc = head_dsc(
+            ctx.dsn.as_ref(),
+            Some(trace_id),
+            tx.release.clone(),
+            tx.environment.clone(),
+        );
         dsc.transaction = tx.transaction.clone();
         dsc.set_sampled(Some(true));
         dsc.set_sample_rate(sample_rate);

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 pub use crumbs::CrumbProcessor;
 pub(crate) use crumbs::{CrumbEntry, CrumbList, estimate_size};
 pub use propagation::PropagationContext;
+pub(crate) use propagation::{HeadBaggage, head_dsc};
 
 /// A function that may change or drop an event (`None` drops it, counted as
 /// `event_processor`).

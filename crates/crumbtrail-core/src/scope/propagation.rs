@@ -1,7 +1,7 @@
 //! The trace a scope belongs to (PROTOCOL.md §9.6): every event carries its ids in
 //! `contexts.trace`, even when tracing is off.
 
-use crumbtrail_protocol::{DynamicSamplingContext, SpanId, TraceContext, TraceId};
+use crumbtrail_protocol::{Dsn, DynamicSamplingContext, SpanId, TraceContext, TraceId};
 
 /// The ids that tie a scope's telemetry to a trace, and the sampling context to pass on.
 ///
@@ -44,17 +44,43 @@ impl PropagationContext {
         if let Some(dsc) = &self.dsc {
             return dsc.clone();
         }
-        let mut dsc = DynamicSamplingContext::new();
-        dsc.set_trace_id(self.trace_id);
-        if let Some(dsn) = client.dsn() {
-            dsc.public_key = Some(dsn.public_key().to_owned());
-            dsc.org_id = dsn.org_id().map(|id| id.to_string());
-        }
         let options = client.options();
-        dsc.release = options.release.as_deref().map(str::to_owned);
-        dsc.environment = options.environment.as_deref().map(str::to_owned);
+        let mut dsc = head_dsc(
+            client.dsn(),
+            Some(self.trace_id),
+            options.release.as_deref().map(Into::into),
+            options.environment.as_deref().map(Into::into),
+        );
         dsc.set_sampled(self.sampled);
         dsc
+    }
+
+    /// The `sentry-*` entries of the `baggage` header to pass on: what
+    /// [`dynamic_sampling_context`](Self::dynamic_sampling_context)`.to_baggage()` gives,
+    /// written from the client's pre-encoded entries when the trace started here (integrations
+    /// call this for every outgoing request). Empty when there is nothing to pass on.
+    ///
+    /// ```
+    /// use crumbtrail_core::{Client, ClientOptions, PropagationContext};
+    /// let client = Client::new(ClientOptions {
+    ///     release: Some("shop@1.0".into()),
+    ///     environment: Some("production".into()),
+    ///     ..Default::default()
+    /// })
+    /// .unwrap();
+    /// let ctx = PropagationContext::new();
+    /// assert_eq!(ctx.baggage(&client), ctx.dynamic_sampling_context(&client).to_baggage());
+    /// assert!(ctx.baggage(&client).ends_with(",sentry-release=shop%401.0,sentry-environment=production"));
+    /// ```
+    pub fn baggage(&self, client: &crate::Client) -> String {
+        match &self.dsc {
+            Some(dsc) => dsc.to_baggage(),
+            None => client
+                .inner
+                .ctx
+                .head_baggage
+                .write(self.trace_id, self.sampled),
+        }
     }
 
     /// The `contexts.trace` value events carry.
@@ -68,5 +94,136 @@ impl PropagationContext {
 impl Default for PropagationContext {
     fn default() -> Self {
         PropagationContext::new()
+    }
+}
+
+/// The sampling context of a trace that started here: the trace id, the DSN's public key and
+/// org, release and environment.
+pub(crate) fn head_dsc(
+    dsn: Option<&Dsn>,
+    trace_id: Option<TraceId>,
+    release: Option<String>,
+    environment: Option<String>,
+) -> DynamicSamplingContext {
+    let mut dsc = DynamicSamplingContext::new();
+    if let Some(trace_id) = trace_id {
+        dsc.set_trace_id(trace_id);
+    }
+    dsc.public_key = dsn.map(|d| d.public_key().to_owned());
+    dsc.org_id = dsn.and_then(Dsn::org_id).map(|o| o.to_string());
+    dsc.release = release;
+    dsc.environment = environment;
+    dsc
+}
+
+/// The `baggage` of traces that start here, pre-encoded once per client: all of it but the
+/// trace id and the sampling decision comes from the DSN and the options. The entries are
+/// written in [`DynamicSamplingContext::to_baggage`]'s order (trace id; public key, org; the
+/// decision; release, environment), so both give the same header.
+#[derive(Debug, Default)]
+pub(crate) struct HeadBaggage {
+    /// `,sentry-public_key=…,sentry-org_id=…` (or empty).
+    keys: String,
+    /// `,sentry-release=…,sentry-environment=…` (or empty).
+    app: String,
+}
+
+impl HeadBaggage {
+    pub(crate) fn new(
+        dsn: Option<&Dsn>,
+        release: Option<&str>,
+        environment: Option<&str>,
+    ) -> HeadBaggage {
+        let leading_comma = |entries: String| {
+            if entries.is_empty() {
+                entries
+            } else {
+                format!(",{entries}")
+            }
+        };
+        let keys = head_dsc(dsn, None, None, None).to_baggage();
+        let app = head_dsc(
+            None,
+            None,
+            release.map(Into::into),
+            environment.map(Into::into),
+        );
+        HeadBaggage {
+            keys: leading_comma(keys),
+            app: leading_comma(app.to_baggage()),
+        }
+    }
+
+    fn write(&self, trace_id: TraceId, sampled: Option<bool>) -> String {
+        const TRACE_ID: &str = "sentry-trace_id=";
+        const SAMPLED: &str = ",sentry-sampled=false";
+        let len = TRACE_ID.len() + 32 + self.keys.len() + SAMPLED.len() + self.app.len();
+        let mut out = String::with_capacity(len);
+        out.push_str(TRACE_ID);
+        trace_id.push_hex(&mut out);
+        out.push_str(&self.keys);
+        match sampled {
+            Some(true) => out.push_str(",sentry-sampled=true"),
+            Some(false) => out.push_str(SAMPLED),
+            None => {}
+        }
+        out.push_str(&self.app);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClientOptions, TestTransport};
+
+    #[test]
+    fn baggage_is_the_dsc_written_out_whatever_the_client_and_decision() {
+        let dsns = [
+            None,
+            Some("http://public@127.0.0.1:9/1"),
+            Some("https://pk@o42.ingest.example.com/7"),
+        ];
+        let apps = [
+            (None, None),
+            (Some("shop@1.0 +build"), Some("prod, eu")),
+            (None, Some("staging")),
+            (Some("v1"), None),
+        ];
+        for dsn in dsns {
+            for (release, environment) in apps {
+                let client = crate::test::client_with(
+                    &TestTransport::new(),
+                    ClientOptions {
+                        dsn: dsn.map(Into::into),
+                        release: release.map(Into::into),
+                        environment: environment.map(Into::into),
+                        ..Default::default()
+                    },
+                );
+                for sampled in [None, Some(true), Some(false)] {
+                    let mut ctx = PropagationContext::new();
+                    ctx.sampled = sampled;
+                    let want = ctx.dynamic_sampling_context(&client).to_baggage();
+                    assert_eq!(
+                        ctx.baggage(&client),
+                        want,
+                        "{dsn:?} {release:?} {sampled:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_continued_trace_passes_its_frozen_context_on() {
+        let client = crate::test::client_with(&TestTransport::new(), ClientOptions::default());
+        let mut ctx = PropagationContext::new();
+        let mut frozen = DynamicSamplingContext::new();
+        frozen.set("trace_id", "4c79f60c11214eb38604f4ae0781bfb2");
+        frozen.set("release", "upstream@2");
+        ctx.dsc = Some(frozen.clone());
+        assert_eq!(ctx.baggage(&client), frozen.to_baggage());
+        assert_eq!(ctx.dynamic_sampling_context(&client), frozen);
     }
 }

@@ -101,7 +101,17 @@ impl SentryTrace {
 
     /// The value to send: `<trace_id>-<span_id>`, plus `-1` / `-0` when a decision exists.
     pub fn to_header_value(&self) -> String {
-        self.to_string()
+        // What `Display` writes, without the formatting machinery: one per outgoing request.
+        let mut out = String::with_capacity(32 + 1 + 16 + 2);
+        self.trace_id.push_hex(&mut out);
+        out.push('-');
+        self.span_id.push_hex(&mut out);
+        match self.sampled {
+            Some(true) => out.push_str("-1"),
+            Some(false) => out.push_str("-0"),
+            None => {}
+        }
+        out
     }
 }
 
@@ -316,6 +326,7 @@ mod tests {
         ) {
             let st = SentryTrace::new(TraceId::from_bytes(t), SpanId::from_bytes(s), sampled);
             let header = st.to_string();
+            prop_assert_eq!(&st.to_header_value(), &header);
             prop_assert_eq!(SentryTrace::parse(&header), Ok(st));
             prop_assert_eq!(header.parse::<SentryTrace>(), Ok(st));
         }

@@ -173,7 +173,9 @@ impl DynamicSamplingContext {
 
     /// Sets the trace id.
     pub fn set_trace_id(&mut self, trace_id: TraceId) {
-        self.trace_id = Some(trace_id.to_string());
+        let mut hex = String::with_capacity(32);
+        trace_id.push_hex(&mut hex);
+        self.trace_id = Some(hex);
     }
 
     /// The sampling decision: `Some` for `"true"` / `"false"` (any case), `None` when absent
