@@ -129,12 +129,41 @@ pub fn with_scope_async<F: Future>(configure: impl FnOnce(&mut Scope), future: F
 /// # }
 /// ```
 pub fn with_isolation_scope<F: Future>(configure: impl FnOnce(&mut Scope), future: F) -> Scoped<F> {
-    let mut hub = hub::fork();
+    Scoped::new(isolation_hub(hub::fork(), configure), future)
+}
+
+/// [`with_isolation_scope`] for a future that is made inside the new unit of work: `make`
+/// runs in its scope, then the future it returns keeps that scope. A tower layer calls its
+/// inner service this way, so whatever the inner layers record in `call` belongs to the
+/// request, without moving the service into the future.
+///
+/// ```
+/// use crumbtrail_core::{Breadcrumb, add_breadcrumb, run_in_isolation_scope};
+/// # async fn run() {
+/// let response = run_in_isolation_scope(
+///     |scope| scope.set_tag("route", "/cart"),
+///     || {
+///         add_breadcrumb(Breadcrumb::new().with_message("routing")); // in the new scope
+///         async { "ok" }
+///     },
+/// );
+/// assert_eq!(response.await, "ok");
+/// # }
+/// ```
+pub fn run_in_isolation_scope<F: Future>(
+    configure: impl FnOnce(&mut Scope),
+    make: impl FnOnce() -> F,
+) -> Scoped<F> {
+    made_in(isolation_hub(hub::fork(), configure), make)
+}
+
+/// A new unit of work on `hub` (a fork of the caller's, or a fresh hub): no `with_scope`
+/// layer, and a new trace unless `configure` continues one with `set_propagation_context`
+/// (web integrations do, from the request's headers); the trace is made only when needed.
+fn isolation_hub(mut hub: Arc<Hub>, configure: impl FnOnce(&mut Scope)) -> Arc<Hub> {
     if hub::is_active() {
         let h = Arc::make_mut(&mut hub);
         h.current = None;
-        // A new trace unless `configure` continues one (web integrations do, from the
-        // request's headers): made only when needed.
         h.isolation.propagation = None;
         configure(&mut h.isolation);
         if h.isolation.propagation.is_none() {
@@ -142,7 +171,49 @@ pub fn with_isolation_scope<F: Future>(configure: impl FnOnce(&mut Scope), futur
                 .set_propagation_context(PropagationContext::new());
         }
     }
-    Scoped::new(hub, future)
+    hub
+}
+
+/// Runs `make` with `hub` as the current hub, and binds the future it returns to it.
+fn made_in<F: Future>(hub: Arc<Hub>, make: impl FnOnce() -> F) -> Scoped<F> {
+    let (future, hub) = TASK_HUB.sync_scope(RefCell::new(Some(hub)), || {
+        let future = make();
+        // Taken back out of the slot it was lent to (which `make` leaves as it found it).
+        let hub = TASK_HUB.with(|slot| slot.borrow_mut().take());
+        (future, hub)
+    });
+    Scoped::new(hub.unwrap_or_else(hub::fork), future)
+}
+
+impl Client {
+    /// [`run_in_isolation_scope`] for a unit of work that reports to this client: a fresh
+    /// scope (nothing of the caller's), set up by `configure`, in which `make` runs and the
+    /// future it returns keeps running.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use crumbtrail_core::{ClientOptions, Level, TestTransport, capture_message, test};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let transport = TestTransport::new();
+    /// let client = test::client_with(&transport, ClientOptions::default());
+    /// client
+    ///     .run_in_isolation_scope(|scope| scope.set_tag("job", "import"), || async {
+    ///         capture_message("imported", Level::Info);
+    ///     })
+    ///     .await;
+    /// assert!(client.flush(Duration::from_secs(5)).await);
+    /// assert_eq!(transport.events()[0].tags["job"], "import");
+    /// # }
+    /// ```
+    pub fn run_in_isolation_scope<F: Future>(
+        &self,
+        configure: impl FnOnce(&mut Scope),
+        make: impl FnOnce() -> F,
+    ) -> Scoped<F> {
+        let hub = Arc::new(Hub::bound(Some(Arc::clone(&self.inner))));
+        made_in(isolation_hub(hub, configure), make)
+    }
 }
 
 /// Binding futures to scopes and clients.

@@ -38,6 +38,14 @@ impl Hub {
         }
     }
 
+    /// A hub reporting to `client` (`None`: the global client), with an empty scope.
+    pub(crate) fn bound(client: Option<Arc<ClientInner>>) -> Self {
+        Hub {
+            client,
+            ..Hub::default()
+        }
+    }
+
     /// The trace of the innermost scope: the `with_scope` layer's, else the isolation scope's.
     pub(crate) fn propagation(&self) -> Option<&PropagationContext> {
         self.current

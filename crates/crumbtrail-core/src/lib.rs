@@ -45,8 +45,8 @@ mod truncate;
 mod worker;
 
 pub use bind::{
-    ScopeFutureExt, Scoped, configure_scope, spawn, with_isolation_scope, with_scope,
-    with_scope_async,
+    ScopeFutureExt, Scoped, configure_scope, run_in_isolation_scope, spawn, with_isolation_scope,
+    with_scope, with_scope_async,
 };
 pub use breadcrumbs::{
     IntoBreadcrumb, add_breadcrumb, add_breadcrumb_with_hint, add_breadcrumb_with_processor,

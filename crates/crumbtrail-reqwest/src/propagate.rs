@@ -224,7 +224,11 @@ mod tests {
             // Alone, and merged into a request's own baggage.
             let mut headers = HeaderMap::new();
             trace(None, dsc.clone()).apply(&mut headers, false);
-            assert_eq!(header(&headers, "baggage").map(str::to_owned), want, "{dsc:?}");
+            assert_eq!(
+                header(&headers, "baggage").map(str::to_owned),
+                want,
+                "{dsc:?}"
+            );
             let mut headers = HeaderMap::new();
             headers.insert("baggage", HeaderValue::from_static("vendor=1"));
             trace(None, dsc.clone()).apply(&mut headers, false);
@@ -232,7 +236,11 @@ mod tests {
                 Some(ours) => format!("vendor=1,{ours}"),
                 None => "vendor=1".to_owned(),
             };
-            assert_eq!(header(&headers, "baggage"), Some(merged.as_str()), "{dsc:?}");
+            assert_eq!(
+                header(&headers, "baggage"),
+                Some(merged.as_str()),
+                "{dsc:?}"
+            );
         }
     }
 }

@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use crumbtrail_core::protocol::{Exception, Mechanism, ResponseContext, SpanStatus};
 use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Event, Level};
-use http::{Method, Request, Response, StatusCode, Uri};
-use tower_service::Service;
+use http::{Method, Response, StatusCode, Uri};
 
 use crate::request::{RequestCtx, Snapshot};
 
@@ -61,15 +60,13 @@ pub struct IncomingRequest {
 
 pin_project_lite::pin_project! {
     /// The future of [`CrumbtrailService`](crate::CrumbtrailService)'s responses (it runs
-    /// inside [`Scoped`](crumbtrail_core::Scoped), the request's own scope).
-    ///
-    /// The inner service is called when this future is first polled, so whatever the inner
-    /// layers do in their own `call` already runs in the request's scope.
+    /// inside [`Scoped`](crumbtrail_core::Scoped), the request's own scope): the inner
+    /// service's future, its panics caught, and the outcome reported when it is ready.
     #[must_use = "futures do nothing unless polled"]
-    pub struct ResponseFuture<S: Service<Request<ReqB>>, ReqB> {
+    pub struct ResponseFuture<F> {
         #[pin]
-        state: State<S, ReqB>,
-        // `None` when the SDK is disabled: the future only calls the service (and catches
+        state: State<F>,
+        // `None` when the SDK is disabled: the future only awaits the service (and catches
         // panics, so that the server behaves the same with and without a DSN).
         ctx: Option<RequestCtx>,
         settings: Settings,
@@ -79,27 +76,31 @@ pin_project_lite::pin_project! {
 
 pin_project_lite::pin_project! {
     #[project = StateProj]
-    enum State<S: Service<Request<ReqB>>, ReqB> {
-        NotCalled { call: Option<(S, Request<ReqB>)> },
-        Called { #[pin] fut: S::Future },
+    enum State<F> {
+        Called { #[pin] fut: F },
+        // The inner service panicked in `call`: reported on the first poll.
+        Panicked { panic: Option<Box<dyn Any + Send>> },
         Done,
     }
 }
 
-impl<S: Service<Request<ReqB>>, ReqB> ResponseFuture<S, ReqB> {
+impl<F> ResponseFuture<F> {
+    /// Calls the service (`call`), catching a panic when the settings say so.
     pub(crate) fn new(
-        service: S,
-        request: Request<ReqB>,
+        call: impl FnOnce() -> F,
         ctx: Option<RequestCtx>,
         settings: Settings,
     ) -> Self {
+        let started = Instant::now();
+        let state = match guarded(settings.catch_panics, call) {
+            Ok(fut) => State::Called { fut },
+            Err(panic) => State::Panicked { panic: Some(panic) },
+        };
         ResponseFuture {
-            state: State::NotCalled {
-                call: Some((service, request)),
-            },
+            state,
             ctx,
             settings,
-            started: Instant::now(),
+            started,
         }
     }
 }
@@ -113,67 +114,53 @@ fn guarded<R>(catch: bool, f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Sen
     }
 }
 
-impl<S, ReqB, ResB> Future for ResponseFuture<S, ReqB>
+impl<F, ResB, E> Future for ResponseFuture<F>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    F: Future<Output = Result<Response<ResB>, E>>,
     ResB: Default,
 {
-    type Output = Result<Response<ResB>, S::Error>;
+    type Output = Result<Response<ResB>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let catch = this.settings.catch_panics;
-        loop {
-            let polled = match this.state.as_mut().project() {
-                StateProj::NotCalled { call } => {
-                    // Polled after completion or after a panic in `call`: never panic.
-                    let Some((mut service, request)) = call.take() else {
-                        return Poll::Pending;
-                    };
-                    // Set up already unless the layer reports to a client of its own.
-                    if let Some(setup) = this.ctx.as_mut().and_then(RequestCtx::take_setup) {
-                        crumbtrail_core::configure_scope(|scope| setup.apply(scope));
-                    }
-                    match guarded(catch, move || service.call(request)) {
-                        Ok(fut) => {
-                            this.state.set(State::Called { fut });
-                            continue;
-                        }
-                        Err(panic) => Err(panic),
-                    }
+        let polled = match this.state.as_mut().project() {
+            StateProj::Called { fut } => match guarded(catch, || fut.poll(cx)) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(result)) => Ok(result),
+                Err(panic) => Err(panic),
+            },
+            StateProj::Panicked { panic } => match panic.take() {
+                Some(panic) => Err(panic),
+                None => return Poll::Pending,
+            },
+            // Polled after completion: never panic.
+            StateProj::Done => return Poll::Pending,
+        };
+        this.state.set(State::Done);
+        let elapsed = this.started.elapsed();
+        let ctx = this.ctx.as_ref();
+        let settings = *this.settings;
+        Poll::Ready(match polled {
+            Ok(result) => {
+                if let Some(ctx) = ctx {
+                    let status = result.as_ref().ok().map(Response::status);
+                    report_outcome(ctx, settings, status, elapsed);
                 }
-                StateProj::Called { fut } => match guarded(catch, || fut.poll(cx)) {
-                    Ok(Poll::Pending) => return Poll::Pending,
-                    Ok(Poll::Ready(result)) => Ok(result),
-                    Err(panic) => Err(panic),
-                },
-                StateProj::Done => return Poll::Pending,
-            };
-            this.state.set(State::Done);
-            let elapsed = this.started.elapsed();
-            let ctx = this.ctx.as_ref();
-            let settings = *this.settings;
-            return Poll::Ready(match polled {
-                Ok(result) => {
-                    if let Some(ctx) = ctx {
-                        let status = result.as_ref().ok().map(Response::status);
-                        report_outcome(ctx, settings, status, elapsed);
-                    }
-                    result
+                result
+            }
+            Err(panic) => {
+                if let Some(ctx) = ctx {
+                    report_panic(ctx, settings, &*panic, elapsed);
                 }
-                Err(panic) => {
-                    if let Some(ctx) = ctx {
-                        report_panic(ctx, settings, &*panic, elapsed);
-                    }
-                    // Dropped here, inside the layer: a payload whose drop panics is the
-                    // only way this can unwind, and it is the payload's own.
-                    drop(panic);
-                    let mut response = Response::new(ResB::default());
-                    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                    Ok(response)
-                }
-            });
-        }
+                // Dropped here, inside the layer: a payload whose drop panics is the only way
+                // this can unwind, and it is the payload's own.
+                drop(panic);
+                let mut response = Response::new(ResB::default());
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                Ok(response)
+            }
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! For each request, [`CrumbtrailLayer`]:
 //!
 //! * runs the rest of the stack in a new **isolation scope**
-//!   ([`with_isolation_scope`](crumbtrail_core::with_isolation_scope)), so the breadcrumbs,
+//!   ([`run_in_isolation_scope`](crumbtrail_core::run_in_isolation_scope)), so the breadcrumbs,
 //!   tags and user of one request never reach another, whatever the order of the layers. The
 //!   request's trail starts empty; layers *outside* this one run in the connection's scope:
 //!   their breadcrumbs are in no request's trail, and scope changes they make stay on the
@@ -110,7 +110,7 @@ mod trace;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crumbtrail_core::{Client, ScopeFutureExt, Scoped};
+use crumbtrail_core::{Client, Scoped};
 use http::{Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -226,10 +226,10 @@ impl<S> Layer<S> for CrumbtrailLayer {
 
 /// The service [`CrumbtrailLayer`] wraps around yours.
 ///
-/// It needs the inner service to be `Clone` (axum routers and `service_fn`s are): the ready
-/// service is moved into the response future and called on its first poll, inside the
-/// request's scope. The response body type must implement `Default` (axum's `Body`, `Full`,
-/// `Empty`, `String` do): a caught panic answers `500` with an empty body.
+/// It calls the inner service inside the request's new scope, so whatever the inner layers
+/// record in their own `call` belongs to the request, and the response future keeps that
+/// scope. The response body type must implement `Default` (axum's `Body`, `Full`, `Empty`,
+/// `String` do): a caught panic answers `500` with an empty body.
 ///
 /// ```
 /// use std::convert::Infallible;
@@ -258,21 +258,18 @@ pub struct CrumbtrailService<S> {
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for CrumbtrailService<S>
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone,
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
     ResB: Default,
 {
     type Response = Response<ResB>;
     type Error = S::Error;
-    type Future = Scoped<ResponseFuture<S, ReqB>>;
+    type Future = Scoped<ResponseFuture<S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<ReqB>) -> Self::Future {
-        // The service that was made ready goes with the request; a clone stays for the next.
-        let clone = self.inner.clone();
-        let service = std::mem::replace(&mut self.inner, clone);
         let config = &self.config;
         let client = match &config.client {
             Some(client) => Some(client.clone()),
@@ -281,24 +278,20 @@ where
         let mut ctx = client
             .as_ref()
             .map(|client| RequestCtx::new(&request, client, config.policy));
+        let setup = ctx.as_mut().and_then(RequestCtx::take_setup);
+        let configure = move |scope: &mut crumbtrail_core::Scope| {
+            if let Some(setup) = setup {
+                setup.apply(scope);
+            }
+        };
+        let settings = config.settings;
+        let inner = &mut self.inner;
+        let make = move || ResponseFuture::new(|| inner.call(request), ctx, settings);
         match &config.client {
-            // A fresh scope for that client: set up when the future first runs in it.
-            Some(client) => {
-                ResponseFuture::new(service, request, ctx, config.settings).bind_client(client)
-            }
-            None => {
-                // The fork is set up as it is made, before anything runs in it.
-                let setup = ctx.as_mut().and_then(RequestCtx::take_setup);
-                let future = ResponseFuture::new(service, request, ctx, config.settings);
-                crumbtrail_core::with_isolation_scope(
-                    move |scope| {
-                        if let Some(setup) = setup {
-                            setup.apply(scope);
-                        }
-                    },
-                    future,
-                )
-            }
+            // A fresh scope for that client.
+            Some(client) => client.run_in_isolation_scope(configure, make),
+            // A fork of the connection's scope.
+            None => crumbtrail_core::run_in_isolation_scope(configure, make),
         }
     }
 }
@@ -393,6 +386,65 @@ mod tests {
         let exception = &events[0].exception.as_ref().unwrap().values[0];
         assert_eq!(exception.value.as_deref(), Some("in call"));
         assert_eq!(events[0].level, Level::Fatal);
+    }
+
+    #[tokio::test]
+    async fn what_the_inner_services_call_records_belongs_to_its_request_only() {
+        /// Records a crumb in `call` itself (not in its future), as routing layers may.
+        #[derive(Clone)]
+        struct RecordsInCall;
+        impl Service<Request<()>> for RecordsInCall {
+            type Response = Response<String>;
+            type Error = Infallible;
+            type Future = std::future::Ready<Result<Response<String>, Infallible>>;
+            fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+                Poll::Ready(Ok(()))
+            }
+            fn call(&mut self, req: Request<()>) -> Self::Future {
+                let path = req.uri().path().to_owned();
+                crumbtrail_core::add_breadcrumb(
+                    crumbtrail_core::Breadcrumb::new().with_message(format!("routing {path}")),
+                );
+                let mut response = Response::new(String::new());
+                *response.status_mut() = StatusCode::BAD_GATEWAY;
+                std::future::ready(Ok(response))
+            }
+        }
+        let mut service = CrumbtrailLayer::new().layer(RecordsInCall);
+        let events = test::capture_events(async {
+            // Both calls are made before either future is polled: each call's crumb must
+            // land in its own request's scope, never in the caller's or the other's.
+            let a = service.ready().await.unwrap().call(get("/a"));
+            let b = service.ready().await.unwrap().call(get("/b"));
+            assert_eq!(b.await.unwrap().status(), StatusCode::BAD_GATEWAY);
+            assert_eq!(a.await.unwrap().status(), StatusCode::BAD_GATEWAY);
+            crumbtrail_core::capture_message("after both", Level::Info);
+        })
+        .await;
+        assert_eq!(events.len(), 3);
+        for (event, path) in events[..2].iter().zip(["/b", "/a"]) {
+            let messages: Vec<_> = event
+                .breadcrumbs
+                .as_ref()
+                .unwrap()
+                .values
+                .iter()
+                .filter_map(|c| c.message.as_deref())
+                .filter(|m| m.starts_with("routing"))
+                .collect();
+            assert_eq!(messages, [format!("routing {path}")], "{event:?}");
+        }
+        assert!(
+            events[2]
+                .breadcrumbs
+                .as_ref()
+                .is_none_or(|b| b.values.iter().all(|c| c
+                    .message
+                    .as_deref()
+                    .is_none_or(|m| !m.starts_with("routing")))),
+            "the caller's scope got none: {:?}",
+            events[2].breadcrumbs
+        );
     }
 
     #[tokio::test]

@@ -93,18 +93,14 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    /// `METHOD /route` or `METHOD /path`, given to `f` (built on the stack when short).
-    pub(crate) fn with_transaction<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+    /// `METHOD /route` or `METHOD /path`: events are named after it (not the scope, which
+    /// would cost every request the name).
+    pub(crate) fn transaction(&self) -> String {
         #[cfg(feature = "axum")]
         if let Some(route) = &self.route {
-            return with_joined([self.method.as_str(), " ", route.as_str()], f);
+            return format!("{} {}", self.method, route.as_str());
         }
-        with_joined([self.method.as_str(), " ", self.uri.path()], f)
-    }
-
-    /// `METHOD /route` or `METHOD /path`.
-    pub(crate) fn transaction(&self) -> String {
-        self.with_transaction(str::to_owned)
+        format!("{} {}", self.method, self.uri.path())
     }
 
     /// Scheme, host and path; no query string, no credentials.
@@ -156,11 +152,15 @@ impl Snapshot {
         out
     }
 
-    /// Fills what an event captured in the request's scope lacks: the request interface, and
-    /// `http.server` as the operation of the trace context.
+    /// Fills what an event captured in the request's scope lacks: the request interface, the
+    /// transaction name (unless the scope set one), and `http.server` as the operation of the
+    /// trace context.
     pub(crate) fn fill(&self, event: &mut Event) {
         if event.request.is_none() {
             event.request = Some(self.to_interface());
+        }
+        if event.transaction.is_none() {
+            event.transaction = Some(self.transaction());
         }
         if let Some(trace) = event.contexts.trace_mut() {
             trace.op.get_or_insert_with(|| "http.server".to_owned());
@@ -243,8 +243,8 @@ pub(crate) struct ScopeSetup {
 }
 
 impl ScopeSetup {
-    /// Sets up the request's isolation scope: a trail of its own, the transaction name, the
-    /// continued trace, and the processor that puts the request interface on events.
+    /// Sets up the request's isolation scope: a trail of its own, the continued trace, and the
+    /// processor that puts the request interface and the transaction name on events.
     ///
     /// The scope is a fork of the connection's (or, without a bound one, the worker thread's)
     /// scope, so it keeps the server's tags; but breadcrumbs found there were recorded outside
@@ -252,8 +252,6 @@ impl ScopeSetup {
     /// this one: the request's trail starts empty, as in Sentry's Python middlewares.
     pub(crate) fn apply(self, scope: &mut Scope) {
         scope.clear_breadcrumbs();
-        self.request
-            .with_transaction(|name| scope.set_transaction(Some(name)));
         if let Some(ctx) = self.propagation {
             scope.set_propagation_context(*ctx);
         }
@@ -273,22 +271,6 @@ fn original_uri<B>(req: &Request<B>) -> &Uri {
         return uri;
     }
     req.uri()
-}
-
-/// Calls `f` with the parts concatenated: in a stack buffer when they fit, else in a string.
-fn with_joined<R>(parts: [&str; 3], f: impl FnOnce(&str) -> R) -> R {
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    let mut buf = [0u8; 128];
-    if len > buf.len() {
-        return f(&parts.concat());
-    }
-    let mut at = 0;
-    for part in parts {
-        buf[at..at + part.len()].copy_from_slice(part.as_bytes());
-        at += part.len();
-    }
-    // Whole `str`s were copied: the bytes are UTF-8.
-    f(std::str::from_utf8(&buf[..len]).unwrap_or_default())
 }
 
 /// `scheme://host[:port]/path`: the URI's own scheme and authority (HTTP/2, absolute form),
