@@ -1,23 +1,43 @@
 #!/usr/bin/env bash
 # Full-stack overhead under load: the same axum hello-world (one log line, one outgoing reqwest
 # call to a second local service) served plain and with crumbtrail's tower layer, tracing layer
-# and reqwest middleware, loaded with wrk on 127.0.0.1, rounds interleaved. Prints requests/s
-# per round and the ratio. Needs `wrk` (Debian: apt-get install wrk).
+# and reqwest middleware, loaded with wrk on 127.0.0.1. Needs `wrk` (Debian: apt-get install wrk).
+#
+# The server is pinned to CPU 0 and wrk to CPU 1 (PIN=0 turns this off): the server then has
+# one core to itself and its requests/s is its capacity, not how the scheduler happened to
+# share two cores between wrk and the server's threads. Rounds alternate which mode runs
+# first, so a drift of the machine's speed during a run hits both alike. Prints each round's
+# requests/s and ratio, and the median ratio (the figure to quote) with the mean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=${ROUNDS:-3} SECONDS_PER_RUN=${SECONDS_PER_RUN:-10} CONNECTIONS=${CONNECTIONS:-32}
+ROUNDS=${ROUNDS:-5} SECONDS_PER_RUN=${SECONDS_PER_RUN:-10} CONNECTIONS=${CONNECTIONS:-32}
+PIN=${PIN:-1}
 cargo build -q --release -p crumbtrail-examples --example overhead_server
 BIN=target/release/examples/overhead_server
+server_cpu=() wrk_cpu=()
+if [ "$PIN" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  server_cpu=(taskset -c 0) wrk_cpu=(taskset -c 1)
+  echo "server pinned to CPU 0, wrk to CPU 1"
+fi
 run() { # mode port -> requests/s
-  "$BIN" "$1" "$2" >/dev/null & local pid=$!
+  "${server_cpu[@]}" "$BIN" "$1" "$2" >/dev/null & local pid=$!
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$2/" >/dev/null 2>&1 && break; sleep 0.1; done
-  wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$2/" | awk '/Requests\/sec/ {print $2}'
+  "${wrk_cpu[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:$2/" |
+    awk '/Requests\/sec/ {print $2}'
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
-plain_total=0; sdk_total=0
+ratios=()
 for r in $(seq "$ROUNDS"); do
-  p=$(run plain 38101); s=$(run crumbtrail 38102)
-  echo "round $r: plain $p req/s, crumbtrail $s req/s"
-  plain_total=$(echo "$plain_total + $p" | bc -l); sdk_total=$(echo "$sdk_total + $s" | bc -l)
+  if [ $((r % 2)) = 1 ]; then
+    p=$(run plain 38101); s=$(run crumbtrail 38102)
+  else
+    s=$(run crumbtrail 38102); p=$(run plain 38101)
+  fi
+  ratio=$(echo "$s / $p" | bc -l | cut -c1-6)
+  ratios+=("$ratio")
+  echo "round $r: plain $p req/s, crumbtrail $s req/s, ratio $ratio"
 done
-echo "mean: plain $(echo "$plain_total / $ROUNDS" | bc -l | cut -c1-9) req/s, crumbtrail $(echo "$sdk_total / $ROUNDS" | bc -l | cut -c1-9) req/s, crumbtrail/plain = $(echo "$sdk_total / $plain_total" | bc -l | cut -c1-6)"
+sorted=$(printf '%s\n' "${ratios[@]}" | sort -n)
+median=$(echo "$sorted" | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}')
+mean=$(echo "$sorted" | awk '{s+=$1} END {printf "%.4f\n", s/NR}')
+echo "crumbtrail/plain over $ROUNDS rounds: median $median, mean $mean (min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1))"

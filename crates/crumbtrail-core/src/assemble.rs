@@ -209,7 +209,7 @@ fn is_ignored(event: &Event, ignore: &[String]) -> bool {
 /// scope's trace and the options.
 fn dsc_for(event: &Event, layers: &[&Scope], ctx: &ClientCtx) -> Option<DynamicSamplingContext> {
     let propagation = layers.iter().rev().find_map(|l| l.propagation.as_deref());
-    if let Some(dsc) = propagation.and_then(|p| p.dsc.clone()) {
+    if let Some(dsc) = propagation.and_then(|p| p.dsc.as_deref().cloned()) {
         return Some(dsc);
     }
     let trace_id = event.contexts.trace()?.trace_id;

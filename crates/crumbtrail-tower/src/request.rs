@@ -197,7 +197,7 @@ impl RequestCtx {
         let report_panics = !options.integrations.iter().any(|i| i.name() == "panic");
         let remote_addr = if pii { remote_addr(req) } else { None };
         let propagation = if policy.continue_traces {
-            continue_trace(req.headers(), client.dsn().and_then(|d| d.org_id())).map(Box::new)
+            continue_trace(req.headers(), client.dsn().and_then(|d| d.org_id()))
         } else {
             None
         };
@@ -230,7 +230,7 @@ impl RequestCtx {
     /// The trace this request continues, before the scope takes it.
     #[cfg(test)]
     pub(crate) fn propagation(&self) -> Option<&PropagationContext> {
-        self.setup.as_ref()?.propagation.as_deref()
+        self.setup.as_ref()?.propagation.as_ref()
     }
 }
 
@@ -239,7 +239,7 @@ impl RequestCtx {
 pub(crate) struct ScopeSetup {
     request: Arc<Snapshot>,
     /// The incoming trace, if there is one to continue.
-    propagation: Option<Box<PropagationContext>>,
+    propagation: Option<PropagationContext>,
 }
 
 impl ScopeSetup {
@@ -253,7 +253,7 @@ impl ScopeSetup {
     pub(crate) fn apply(self, scope: &mut Scope) {
         scope.clear_breadcrumbs();
         if let Some(ctx) = self.propagation {
-            scope.set_propagation_context(*ctx);
+            scope.set_propagation_context(ctx);
         }
         let request = self.request;
         scope.add_event_processor(move |mut event| {

@@ -67,8 +67,8 @@ pub(crate) fn continue_trace(
 fn frozen_dsc(
     dsc: DynamicSamplingContext,
     from_sentry_trace: bool,
-) -> Option<DynamicSamplingContext> {
-    (from_sentry_trace || !dsc.is_empty()).then_some(dsc)
+) -> Option<Box<DynamicSamplingContext>> {
+    (from_sentry_trace || !dsc.is_empty()).then(|| Box::new(dsc))
 }
 
 /// Every value of a header, joined with `,` (`None` when absent or not visible ASCII); a
@@ -136,7 +136,7 @@ mod tests {
         let h = headers(&[("sentry-trace", &format!("{TRACE}-{SPAN}"))]);
         let ctx = continue_trace(&h, None).unwrap();
         assert_eq!(ctx.sampled, None, "no flag: deferred");
-        assert_eq!(ctx.dsc, Some(DynamicSamplingContext::new()));
+        assert_eq!(ctx.dsc.as_deref(), Some(&DynamicSamplingContext::new()));
     }
 
     #[test]

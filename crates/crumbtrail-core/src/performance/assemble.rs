@@ -92,7 +92,7 @@ pub(crate) fn assemble_transaction(
         .iter()
         .rev()
         .find_map(|l| l.propagation.as_deref())
-        .and_then(|p| p.dsc.clone());
+        .and_then(|p| p.dsc.as_deref().cloned());
     envelope.headers.trace = frozen.or_else(|| {
         let trace_id = tx.trace_context()?.trace_id;
         let mut dsc = head_dsc(

@@ -20,8 +20,9 @@ pub struct PropagationContext {
     pub parent_span_id: Option<SpanId>,
     /// The incoming sampling decision (`None`: deferred).
     pub sampled: Option<bool>,
-    /// The frozen dynamic sampling context of a continued trace.
-    pub dsc: Option<DynamicSamplingContext>,
+    /// The frozen dynamic sampling context of a continued trace (boxed: contexts are moved
+    /// and copied with every request, and most traces start here without one).
+    pub dsc: Option<Box<DynamicSamplingContext>>,
 }
 
 impl PropagationContext {
@@ -42,7 +43,7 @@ impl PropagationContext {
     /// and environment, and the sampling decision when there is one).
     pub fn dynamic_sampling_context(&self, client: &crate::Client) -> DynamicSamplingContext {
         if let Some(dsc) = &self.dsc {
-            return dsc.clone();
+            return DynamicSamplingContext::clone(dsc);
         }
         let options = client.options();
         let mut dsc = head_dsc(
@@ -222,7 +223,7 @@ mod tests {
         let mut frozen = DynamicSamplingContext::new();
         frozen.set("trace_id", "4c79f60c11214eb38604f4ae0781bfb2");
         frozen.set("release", "upstream@2");
-        ctx.dsc = Some(frozen.clone());
+        ctx.dsc = Some(Box::new(frozen.clone()));
         assert_eq!(ctx.baggage(&client), frozen.to_baggage());
         assert_eq!(ctx.dynamic_sampling_context(&client), frozen);
     }
