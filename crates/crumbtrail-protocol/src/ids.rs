@@ -68,9 +68,9 @@ fn hex_val(kind: &'static str, b: u8) -> Result<u8, IdError> {
 fn hex(bytes: &[u8]) -> ([u8; 32], usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 32];
-    for (i, b) in bytes.iter().take(16).enumerate() {
-        buf[2 * i] = DIGITS[(b >> 4) as usize];
-        buf[2 * i + 1] = DIGITS[(b & 0x0f) as usize];
+    for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0f)];
     }
     (buf, bytes.len().min(16) * 2)
 }

@@ -6,7 +6,7 @@ use crumbtrail_core::protocol::{
     BAGGAGE_HEADER, DynamicSamplingContext, SENTRY_TRACE_HEADER, SentryTrace, SpanId,
     TRACEPARENT_HEADER, TraceId, TraceParent, merge_baggage,
 };
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{Entry, HeaderMap, HeaderName, HeaderValue};
 
 const SENTRY_TRACE: HeaderName = HeaderName::from_static(SENTRY_TRACE_HEADER);
 const BAGGAGE: HeaderName = HeaderName::from_static(BAGGAGE_HEADER);
@@ -51,11 +51,11 @@ impl OutgoingTrace {
                 headers.insert(TRACEPARENT, value);
             }
         }
-        if !headers.contains_key(&BAGGAGE) {
+        if let Entry::Vacant(slot) = headers.entry(BAGGAGE) {
             // Nothing to merge with: the Sentry entries alone, or no header when there are none.
             if !self.baggage.is_empty() {
                 if let Ok(value) = HeaderValue::try_from(self.baggage) {
-                    headers.insert(BAGGAGE, value);
+                    slot.insert(value);
                 }
             }
             return;
