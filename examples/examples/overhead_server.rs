@@ -5,6 +5,7 @@
 //! `cargo run --release -p crumbtrail-examples --example overhead_server -- plain|crumbtrail PORT`
 #![forbid(unsafe_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,13 +14,14 @@ use axum::routing::get;
 use crumbtrail::ClientOptions;
 use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(Clone)]
+/// The handler's state, shared behind an `Arc` as axum recommends: routers clone the state for
+/// every request, and once more for every layer a route is wrapped in.
 struct App {
     http: reqwest_middleware::ClientWithMiddleware,
     downstream: String,
 }
 
-async fn hello(State(app): State<App>) -> String {
+async fn hello(State(app): State<Arc<App>>) -> String {
     tracing::info!(target: "bench", "hello requested");
     match app.http.get(&app.downstream).send().await {
         Ok(r) => format!("hello, downstream said {}", r.status().as_u16()),
@@ -64,10 +66,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if with_sdk {
         builder = builder.with(crumbtrail::reqwest::CrumbtrailMiddleware::new());
     }
-    let state = App {
+    let state = Arc::new(App {
         http: builder.build(),
         downstream: downstream_url,
-    };
+    });
     let mut app = Router::new().route("/", get(hello));
     if with_sdk {
         app = app.layer(crumbtrail::tower::CrumbtrailLayer::new());

@@ -157,18 +157,21 @@ impl HeadBaggage {
 
     fn write(&self, trace_id: TraceId, sampled: Option<bool>) -> String {
         const TRACE_ID: &str = "sentry-trace_id=";
-        const SAMPLED: &str = ",sentry-sampled=false";
-        let len = TRACE_ID.len() + 32 + self.keys.len() + SAMPLED.len() + self.app.len();
+        let decision = match sampled {
+            Some(true) => ",sentry-sampled=true",
+            Some(false) => ",sentry-sampled=false",
+            None => "",
+        };
+        // Exactly as long as needed: a header value made from a string with spare capacity
+        // costs a second allocation.
+        let len = TRACE_ID.len() + 32 + self.keys.len() + decision.len() + self.app.len();
         let mut out = String::with_capacity(len);
         out.push_str(TRACE_ID);
         trace_id.push_hex(&mut out);
         out.push_str(&self.keys);
-        match sampled {
-            Some(true) => out.push_str(",sentry-sampled=true"),
-            Some(false) => out.push_str(SAMPLED),
-            None => {}
-        }
+        out.push_str(decision);
         out.push_str(&self.app);
+        debug_assert_eq!(out.len(), out.capacity());
         out
     }
 }

@@ -102,7 +102,10 @@ impl SentryTrace {
     /// The value to send: `<trace_id>-<span_id>`, plus `-1` / `-0` when a decision exists.
     pub fn to_header_value(&self) -> String {
         // What `Display` writes, without the formatting machinery: one per outgoing request.
-        let mut out = String::with_capacity(32 + 1 + 16 + 2);
+        // Exactly as long as needed: a header value made from a string with spare capacity
+        // costs a second allocation.
+        let decision = if self.sampled.is_some() { 2 } else { 0 };
+        let mut out = String::with_capacity(32 + 1 + 16 + decision);
         self.trace_id.push_hex(&mut out);
         out.push('-');
         self.span_id.push_hex(&mut out);
