@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crumbtrail_core::protocol::{
-    DataCategory, DiscardReason, Envelope, ItemType, SpanStatus, Transaction as TransactionData,
+    DataCategory, DiscardReason, SpanStatus, Transaction as TransactionData,
 };
 use crumbtrail_core::{
     Client, ClientOptions, Level, SamplingContext, ScopeFutureExt, capture_message,
@@ -39,22 +39,6 @@ fn traced(rate: f64) -> ClientOptions {
     }
 }
 
-/// The transactions that arrived, with the envelope each came in.
-fn transactions(server: &DevServer) -> Vec<(Envelope, TransactionData)> {
-    server
-        .envelopes()
-        .iter()
-        .flat_map(|e| {
-            e.envelope
-                .items
-                .iter()
-                .filter(|i| i.ty() == &ItemType::Transaction)
-                .map(|i| (e.envelope.clone(), i.decode_json().expect("a transaction")))
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_sampled_transaction_arrives_with_its_spans_in_the_scope_trace() {
     let server = server().await;
@@ -76,7 +60,7 @@ async fn a_sampled_transaction_arrives_with_its_spans_in_the_scope_trace() {
     .await;
     assert!(client.flush(WAIT).await);
 
-    let got = transactions(&server);
+    let got = server.transactions();
     assert_eq!(got.len(), 1);
     let (envelope, tx) = &got[0];
     assert_eq!(tx.event_id, tx_id);
@@ -104,7 +88,12 @@ async fn a_sampled_transaction_arrives_with_its_spans_in_the_scope_trace() {
             .iter()
             .all(|s| s.trace_id == root.trace_id && s.is_finished())
     );
-    let dsc = envelope.headers.trace.as_ref().expect("sampling context");
+    let dsc = envelope
+        .envelope
+        .headers
+        .trace
+        .as_ref()
+        .expect("sampling context");
     assert_eq!(dsc.transaction.as_deref(), Some("POST /checkout"));
     assert_eq!(dsc.sampled.as_deref(), Some("true"));
 
@@ -137,7 +126,7 @@ async fn without_a_traces_rate_transactions_are_inert_and_nothing_is_counted() {
     .bind_client(&client)
     .await;
     assert!(client.flush(WAIT).await);
-    assert!(transactions(&server).is_empty());
+    assert!(server.transactions().is_empty());
     assert_eq!(server.client_report_totals().values().sum::<u64>(), 0);
 }
 
@@ -157,7 +146,7 @@ async fn sampled_out_transactions_are_counted_and_the_decision_propagates() {
     .bind_client(&client)
     .await;
     assert!(client.flush(WAIT).await);
-    assert!(transactions(&server).is_empty());
+    assert!(server.transactions().is_empty());
     let lost = |c| server.client_report_total(&DiscardReason::SampleRate, &c);
     assert_eq!(
         (lost(DataCategory::Transaction), lost(DataCategory::Span)),
@@ -188,7 +177,8 @@ async fn the_sampler_decides_and_sees_the_name() {
     .bind_client(&client)
     .await;
     assert!(client.flush(WAIT).await);
-    let names: Vec<_> = transactions(&server)
+    let names: Vec<_> = server
+        .transactions()
         .into_iter()
         .map(|(_, t)| t.transaction.unwrap())
         .collect();
@@ -221,7 +211,7 @@ async fn before_send_transaction_can_change_and_drop_and_drops_are_counted() {
     .bind_client(&client)
     .await;
     assert!(client.flush(WAIT).await);
-    let got = transactions(&server);
+    let got = server.transactions();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].1.tags["checked"], "yes");
     let lost = |c| server.client_report_total(&DiscardReason::BeforeSend, &c);

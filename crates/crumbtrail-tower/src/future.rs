@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crumbtrail_core::protocol::{Exception, Mechanism, ResponseContext, SpanStatus};
-use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Event, Level};
+use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Event, Level, Transaction};
 use http::{Method, Response, StatusCode, Uri};
 
 use crate::request::{RequestCtx, Snapshot};
@@ -71,6 +71,20 @@ pin_project_lite::pin_project! {
         ctx: Option<RequestCtx>,
         settings: Settings,
         started: Instant,
+        // The request's transaction (inert unless performance monitoring is on and it was
+        // sampled).
+        tx: Transaction,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        /// A request dropped before its response was ready (the client went away, a timeout
+        /// layer outside gave up) finishes its transaction as `cancelled`. After a response
+        /// this does nothing: the transaction is finished already.
+        fn drop(this: Pin<&mut Self>) {
+            let tx = this.project().tx;
+            tx.set_status(SpanStatus::Cancelled);
+            tx.finish();
+        }
     }
 }
 
@@ -92,6 +106,12 @@ impl<F> ResponseFuture<F> {
         settings: Settings,
     ) -> Self {
         let started = Instant::now();
+        // Started before the inner service is called, in the request's scope (this runs
+        // inside it): errors captured meanwhile point at it.
+        let tx = match &ctx {
+            Some(ctx) if ctx.traces => start_transaction(&ctx.request),
+            _ => Transaction::default(),
+        };
         let state = match guarded(settings.catch_panics, call) {
             Ok(fut) => State::Called { fut },
             Err(panic) => State::Panicked { panic: Some(panic) },
@@ -101,8 +121,37 @@ impl<F> ResponseFuture<F> {
             ctx,
             settings,
             started,
+            tx,
         }
     }
+}
+
+/// The request's transaction: named after the route (or the path), operation `http.server`,
+/// continuing the incoming trace and its sampling decision; the request interface on it.
+fn start_transaction(request: &Snapshot) -> Transaction {
+    let name = request.transaction();
+    let tx = crumbtrail_core::start_transaction(name.clone(), "http.server");
+    if tx.is_sampled() {
+        tx.set_name(name, request.transaction_source());
+        tx.set_origin(MECHANISM);
+        tx.set_request(request.to_interface());
+    }
+    tx
+}
+
+/// Finishes the request's transaction with the response's status (`None`: no response).
+fn finish_transaction(tx: &Transaction, status: Option<StatusCode>) {
+    if !tx.is_sampled() {
+        return;
+    }
+    match status {
+        Some(status) => {
+            tx.set_status(SpanStatus::from_http_status(status.as_u16()));
+            tx.set_data("http.response.status_code", status.as_u16());
+        }
+        None => tx.set_status(SpanStatus::InternalError),
+    }
+    tx.finish();
 }
 
 /// Runs `f`, catching a panic when `catch` is set.
@@ -146,12 +195,14 @@ where
                 if let Some(ctx) = ctx {
                     let status = result.as_ref().ok().map(Response::status);
                     report_outcome(ctx, settings, status, elapsed);
+                    finish_transaction(this.tx, status);
                 }
                 result
             }
             Err(panic) => {
                 if let Some(ctx) = ctx {
                     report_panic(ctx, settings, &*panic, elapsed);
+                    finish_transaction(this.tx, Some(StatusCode::INTERNAL_SERVER_ERROR));
                 }
                 // Dropped here, inside the layer: a payload whose drop panics is the only way
                 // this can unwind, and it is the payload's own.

@@ -25,7 +25,13 @@
 //! * captures **5xx responses** as error events ([`capture_server_errors`], on by default);
 //! * catches **panics** of the inner service, captures them as fatal events (exception
 //!   `panic`, mechanism [`MECHANISM`], `handled: false`) and answers `500` instead
-//!   ([`catch_panics`], on by default): the server keeps serving.
+//!   ([`catch_panics`], on by default): the server keeps serving;
+//! * with performance monitoring on (`traces_sample_rate` or `traces_sampler`), makes each
+//!   request a **transaction** (when sampled; an incoming decision is followed): named like
+//!   the events, operation `http.server`, origin [`MECHANISM`], under the caller's span, with
+//!   the request interface, the response's status and `http.response.status_code`; a request
+//!   dropped before its response (the client went away) finishes it as `cancelled`. Errors
+//!   captured during the request point at its span.
 //!
 //! [`capture_server_errors`]: CrumbtrailLayer::capture_server_errors
 //! [`catch_panics`]: CrumbtrailLayer::catch_panics
@@ -445,6 +451,87 @@ mod tests {
             "the caller's scope got none: {:?}",
             events[2].breadcrumbs
         );
+    }
+
+    /// The transactions among `envelopes`.
+    fn transactions(
+        envelopes: &[crumbtrail_core::protocol::Envelope],
+    ) -> Vec<crumbtrail_core::protocol::Transaction> {
+        use crumbtrail_core::protocol::ItemType;
+        envelopes
+            .iter()
+            .flat_map(|e| &e.items)
+            .filter(|i| i.ty() == &ItemType::Transaction)
+            .map(|i| i.decode_json().expect("a transaction"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_request_is_a_transaction_only_with_performance_monitoring_on() {
+        use crumbtrail_core::protocol::SpanStatus;
+        let service = CrumbtrailLayer::new().layer(service_fn(|_req: Request<()>| async {
+            let mut response = Response::new(String::new());
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            Ok::<_, Infallible>(response)
+        }));
+        let off = test::capture(service.clone().oneshot(get("/items/9"))).await;
+        assert!(transactions(&off).is_empty());
+
+        let options = ClientOptions {
+            traces_sample_rate: Some(1.0),
+            ..Default::default()
+        };
+        let on = test::capture_with(options, service.oneshot(get("/items/9?x=1"))).await;
+        let txs = transactions(&on);
+        assert_eq!(txs.len(), 1);
+        let tx = &txs[0];
+        assert_eq!(tx.transaction.as_deref(), Some("GET /items/9"));
+        let trace = tx.contexts.trace().expect("trace context");
+        assert_eq!(trace.op.as_deref(), Some("http.server"));
+        assert_eq!(trace.origin.as_deref(), Some(MECHANISM));
+        assert_eq!(trace.status, Some(SpanStatus::NotFound));
+        assert_eq!(trace.data["http.response.status_code"], 404);
+        let request = tx.request.as_ref().expect("request interface");
+        assert_eq!(request.method.as_deref(), Some("GET"));
+        // As events have it: the query string too; cookies only with PII consent.
+        assert_eq!(request.query_string.as_deref(), Some("x=1"));
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_before_its_response_is_a_cancelled_transaction() {
+        use crumbtrail_core::protocol::SpanStatus;
+        let service = CrumbtrailLayer::new().layer(service_fn(|_req: Request<()>| async {
+            std::future::pending::<()>().await;
+            Ok::<_, Infallible>(Response::new(String::new()))
+        }));
+        let options = ClientOptions {
+            traces_sample_rate: Some(1.0),
+            ..Default::default()
+        };
+        let envelopes = test::capture_with(options, async {
+            let mut request = std::pin::pin!(service.oneshot(get("/slow")));
+            // Polled once (the transaction starts), then dropped, as hyper does when the
+            // client hangs up.
+            assert!(futures_poll_once(request.as_mut()).await.is_none());
+        })
+        .await;
+        let txs = transactions(&envelopes);
+        assert_eq!(txs.len(), 1);
+        let trace = txs[0].contexts.trace().unwrap();
+        assert_eq!(trace.status, Some(SpanStatus::Cancelled));
+    }
+
+    /// Polls `future` once: its output if it was ready.
+    async fn futures_poll_once<F: std::future::Future + Unpin>(future: F) -> Option<F::Output> {
+        let mut future = Some(future);
+        std::future::poll_fn(move |cx| {
+            let mut f = future.take().expect("polled once");
+            Poll::Ready(match std::pin::Pin::new(&mut f).poll(cx) {
+                Poll::Ready(out) => Some(out),
+                Poll::Pending => None,
+            })
+        })
+        .await
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use crumbtrail_core::protocol::{Event, Request as RequestInterface};
+use crumbtrail_core::protocol::{Event, Request as RequestInterface, TransactionSource};
 use crumbtrail_core::{Client, PropagationContext, Scope};
 use http::{HeaderMap, Method, Request, Uri};
 
@@ -103,6 +103,15 @@ impl Snapshot {
         format!("{} {}", self.method, self.uri.path())
     }
 
+    /// Where [`Snapshot::transaction`] comes from: axum's route, else the URL's path.
+    pub(crate) fn transaction_source(&self) -> TransactionSource {
+        #[cfg(feature = "axum")]
+        if self.route.is_some() {
+            return TransactionSource::Route;
+        }
+        TransactionSource::Url
+    }
+
     /// Scheme, host and path; no query string, no credentials.
     pub(crate) fn url(&self) -> String {
         url_of(&self.uri, &self.headers)
@@ -179,6 +188,9 @@ pub(crate) struct RequestCtx {
     /// Whether the client has a `before_breadcrumb` hook, the only reader of the breadcrumb's
     /// [`IncomingRequest`](crate::IncomingRequest) hint.
     pub(crate) breadcrumb_hint: bool,
+    /// Whether performance monitoring is on (a `traces_sample_rate` or `traces_sampler`): each
+    /// request is then a transaction, if sampled.
+    pub(crate) traces: bool,
     /// What the request's scope is set up with; taken when it is.
     setup: Option<ScopeSetup>,
     pub(crate) request: Arc<Snapshot>,
@@ -214,6 +226,7 @@ impl RequestCtx {
             pii,
             report_panics,
             breadcrumb_hint: options.before_breadcrumb.is_some(),
+            traces: options.traces_sample_rate.is_some() || options.traces_sampler.is_some(),
             setup: Some(ScopeSetup {
                 request: Arc::clone(&request),
                 propagation,

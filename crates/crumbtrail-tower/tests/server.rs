@@ -679,3 +679,109 @@ async fn the_service_keeps_working_through_tower_oneshot_and_clones() {
 fn users_app_inner() -> Router {
     Router::new().route("/users/{id}", get(find_user))
 }
+
+#[tokio::test]
+async fn with_traces_on_each_request_is_a_transaction_that_continues_the_callers_decision() {
+    use crumbtrail_core::protocol::{SpanStatus, TransactionSource};
+    async fn broken() -> StatusCode {
+        StatusCode::BAD_GATEWAY
+    }
+    let server = devserver().await;
+    let client = Client::new(ClientOptions {
+        dsn: Some(server.dsn().to_string()),
+        release: Some("tower-e2e@1.0".into()),
+        traces_sample_rate: Some(1.0),
+        ..Default::default()
+    })
+    .expect("valid options");
+    let app = Router::new()
+        .route("/users/{id}", get(find_user))
+        .route("/broken", get(broken))
+        .layer(CrumbtrailLayer::new().capture_server_errors(false));
+    let addr = serve(app, &client).await;
+    let http = http();
+
+    // Sampled upstream: a transaction in the caller's trace, under the caller's span.
+    let response = traced_request(&http, addr).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    // Not sampled upstream: the decision is followed, whatever our rate.
+    let response = http
+        .get(format!("http://{addr}/users/7"))
+        .header("sentry-trace", format!("{TRACE}-{SPAN}-0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // No trace headers: a new trace, sampled here.
+    let response = http
+        .get(format!("http://{addr}/broken"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+
+    let events = flushed_events(&client, &server).await;
+    let txs: Vec<_> = server
+        .transactions()
+        .into_iter()
+        .map(|(envelope, tx)| (tx, envelope.envelope.headers.trace.clone()))
+        .collect();
+    assert_eq!(
+        txs.len(),
+        2,
+        "{:?}",
+        txs.iter().map(|t| &t.0.transaction).collect::<Vec<_>>()
+    );
+    let (user, dsc) = txs
+        .iter()
+        .find(|(tx, _)| tx.transaction.as_deref() == Some("GET /users/{id}"))
+        .expect("the traced request's transaction");
+    let trace = user.contexts.trace().expect("trace context");
+    assert_eq!(trace.trace_id.to_string(), TRACE);
+    assert_eq!(
+        trace.parent_span_id.map(|s| s.to_string()).as_deref(),
+        Some(SPAN)
+    );
+    assert_eq!(trace.op.as_deref(), Some("http.server"));
+    assert_eq!(trace.origin.as_deref(), Some(crumbtrail_tower::MECHANISM));
+    assert_eq!(trace.status, Some(SpanStatus::Ok));
+    assert_eq!(
+        user.transaction_info
+            .as_ref()
+            .and_then(|i| i.source.clone()),
+        Some(TransactionSource::Route)
+    );
+    let request = user.request.as_ref().expect("request interface");
+    assert_eq!(
+        request.url.as_deref(),
+        Some(&*format!("http://{addr}/users/42"))
+    );
+    assert!(
+        !request.headers.contains_key("cookie"),
+        "no cookies without PII"
+    );
+    // The caller's frozen sampling context travels with it.
+    let dsc = dsc.as_ref().expect("trace envelope header");
+    assert_eq!(dsc.public_key.as_deref(), Some("upstream"));
+
+    // The error its handler captured points at its span: the one error of the traced request.
+    let error = events
+        .iter()
+        .find(|e| {
+            e.contexts
+                .trace()
+                .is_some_and(|t| t.trace_id == trace.trace_id)
+        })
+        .expect("the traced request's error");
+    assert_eq!(error.contexts.trace().unwrap().span_id, trace.span_id);
+
+    let (broken, _) = txs
+        .iter()
+        .find(|(tx, _)| tx.transaction.as_deref() == Some("GET /broken"))
+        .expect("the new trace's transaction");
+    let trace = broken.contexts.trace().unwrap();
+    assert_ne!(trace.trace_id.to_string(), TRACE);
+    assert_eq!(trace.parent_span_id, None);
+    assert_eq!(trace.status, Some(SpanStatus::InternalError));
+    assert_eq!(trace.data["http.response.status_code"], 502);
+}

@@ -3,7 +3,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope};
+use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope, TransactionSource};
 
 use crate::assemble::{apply_shared, fill_identity, layers};
 use crate::client::ClientCtx;
@@ -101,7 +101,13 @@ pub(crate) fn assemble_transaction(
             tx.release.clone(),
             tx.environment.clone(),
         );
-        dsc.transaction = tx.transaction.clone();
+        // A name taken from the URL may hold identifiers: it is left out (PROTOCOL.md §9.5).
+        let from_url = tx
+            .transaction_info
+            .as_ref()
+            .and_then(|i| i.source.as_ref())
+            .is_some_and(|s| *s == TransactionSource::Url);
+        dsc.transaction = tx.transaction.clone().filter(|_| !from_url);
         dsc.set_sampled(Some(true));
         dsc.set_sample_rate(sample_rate);
         Some(dsc)

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crumbtrail_protocol::{
-    DataCategory, DiscardReason, EventId, SpanId, SpanStatus, TraceContext, TraceId,
+    DataCategory, DiscardReason, EventId, Request, SpanId, SpanStatus, TraceContext, TraceId,
     Transaction as TransactionData, TransactionInfo, TransactionSource,
 };
 use serde_json::Value;
@@ -174,6 +174,23 @@ impl Transaction {
             d.transaction_info = Some(TransactionInfo {
                 source: Some(source),
             });
+        });
+    }
+
+    /// Sets the HTTP request it served (web integrations do). Cookies are dropped when it is
+    /// sent unless `send_default_pii` is on.
+    pub fn set_request(&self, request: Request) {
+        self.edit(|d| d.request = Some(request));
+    }
+
+    /// Sets what started it (`manual` for [`start_transaction`]; integrations name
+    /// themselves, e.g. `auto.http.tower`).
+    pub fn set_origin(&self, origin: impl Into<String>) {
+        let origin = origin.into();
+        self.edit(|d| {
+            if let Some(trace) = d.contexts.trace_mut() {
+                trace.origin = Some(origin);
+            }
         });
     }
 

@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crumbtrail_protocol::{DataCategory, DiscardReason, Dsn, EventId};
+use crumbtrail_protocol::{DataCategory, DiscardReason, Dsn, EventId, ItemType, Transaction};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -161,6 +161,24 @@ impl DevServer {
     /// Every event (`event` and `feedback` items), oldest first.
     pub fn events(&self) -> Vec<Arc<ReceivedEvent>> {
         self.with_received(|r| r.events().to_vec())
+    }
+
+    /// Every transaction item that decodes, oldest first, with the envelope that carried it
+    /// (whose `trace` header holds the trace's sampling context).
+    pub fn transactions(&self) -> Vec<(Arc<ReceivedEnvelope>, Transaction)> {
+        self.envelopes()
+            .into_iter()
+            .flat_map(|received| {
+                let txs: Vec<Transaction> = received
+                    .envelope
+                    .items
+                    .iter()
+                    .filter(|i| i.ty() == &ItemType::Transaction)
+                    .filter_map(|i| i.decode_json().ok())
+                    .collect();
+                txs.into_iter().map(move |tx| (Arc::clone(&received), tx))
+            })
+            .collect()
     }
 
     /// The event with this id, if it arrived.
