@@ -49,6 +49,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _guard = if with_sdk {
         let guard = crumbtrail::init(ClientOptions {
             transport: Some(crumbtrail::DiscardTransport::factory()),
+            // As a deployed service has it: with a release, each request is also a
+            // release-health session.
+            release: Some("overhead-bench@1.0".into()),
             ..Default::default()
         })?;
         tracing::subscriber::set_global_default(

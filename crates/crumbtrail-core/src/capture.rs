@@ -242,6 +242,10 @@ pub(crate) fn capture_with(
     receipt: Option<Receipt>,
 ) -> Option<EventId> {
     let options = &client.ctx.options;
+    // Release health counts errors whether or not they are sampled (as Sentry's SDKs do).
+    if let Some(session) = &hub.session {
+        session.observe(&event);
+    }
     let rate = match &options.error_sampler {
         Some(sampler) => catch_unwind(AssertUnwindSafe(|| sampler(&event, &hint))).unwrap_or(0.0),
         None => options.sample_rate,

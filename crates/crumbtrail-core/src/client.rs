@@ -42,6 +42,8 @@ pub(crate) struct ClientCtx {
     pub(crate) health: crate::health::Health,
     /// The `baggage` of traces that start here, but for their ids and decisions.
     pub(crate) head_baggage: crate::scope::HeadBaggage,
+    /// Request-mode session counts, waiting for the sender.
+    pub(crate) sessions: crate::session::Sessions,
 }
 
 /// A diagnostic with the same cause is reported at most once per this interval.
@@ -226,8 +228,13 @@ impl Client {
             options.release.as_deref(),
             options.environment.as_deref(),
         );
+        let sessions = crate::session::Sessions::new(
+            options.release.as_deref(),
+            options.environment.as_deref(),
+        );
         let ctx = Arc::new(ClientCtx {
             head_baggage,
+            sessions,
             options,
             dsn,
             discards: Discards::default(),

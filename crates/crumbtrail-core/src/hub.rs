@@ -23,6 +23,8 @@ pub(crate) struct Hub {
     pub(crate) isolation: Scope,
     /// The `with_scope` layer, applied over the isolation scope.
     pub(crate) current: Option<Scope>,
+    /// The request-mode session of this unit of work, shared with its forks.
+    pub(crate) session: Option<Arc<crate::session::SessionState>>,
 }
 
 impl Hub {
@@ -35,6 +37,7 @@ impl Hub {
             cached_global: None,
             isolation,
             current: None,
+            session: None,
         }
     }
 

@@ -37,6 +37,7 @@ mod options;
 mod performance;
 mod pii;
 mod scope;
+mod session;
 mod spotlight;
 mod stacktrace;
 pub mod test;
@@ -70,6 +71,7 @@ pub use options::{
 pub use performance::{SamplingContext, Span, Transaction, start_transaction};
 pub use pii::{DEFAULT_DENYLIST, EventScrubber, FILTERED, PII_DENYLIST};
 pub use scope::{Attachment, CrumbProcessor, EventProcessor, PropagationContext, Scope};
+pub use session::{RequestSession, start_request_session};
 pub use spotlight::{DEFAULT_SPOTLIGHT_URL, Spotlight};
 pub use transport::{
     BoxFuture, DiscardTransport, SendOutcome, TestTransport, Transport, TransportFactory,

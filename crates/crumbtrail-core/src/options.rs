@@ -144,6 +144,11 @@ pub struct ClientOptions {
     pub reqwest_client: Option<reqwest::Client>,
     /// Reports client-side losses to the server (default true).
     pub send_client_reports: bool,
+    /// Release health in request mode (default true): web integrations (the tower layer)
+    /// count each request as a session — exited, errored (an exception was captured in it) or
+    /// crashed (an unhandled one) — and the sender sends the counts per minute every 60 s and
+    /// on flush and close. Needs a `release`: without one, nothing is recorded.
+    pub auto_session_tracking: bool,
     /// How often pending losses are sent in a client report of their own (default 60 s);
     /// they also ride along on other envelopes every 30 s, and go out on every flush and close.
     pub client_report_interval: Duration,
@@ -197,6 +202,7 @@ impl Default for ClientOptions {
             reqwest_client: None,
             spotlight: crate::spotlight::Spotlight::Unset,
             send_client_reports: true,
+            auto_session_tracking: true,
             client_report_interval: Duration::from_secs(60),
             debug: false,
             default_integrations: true,

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crumbtrail_core::protocol::{Exception, Mechanism, ResponseContext, SpanStatus};
-use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Event, Level, Transaction};
+use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Event, Level, RequestSession, Transaction};
 use http::{Method, Response, StatusCode, Uri};
 
 use crate::request::{RequestCtx, Snapshot};
@@ -74,6 +74,9 @@ pin_project_lite::pin_project! {
         // The request's transaction (inert unless performance monitoring is on and it was
         // sampled).
         tx: Transaction,
+        // The request's release-health session, ended (and counted) when the response is
+        // ready, or when the request is dropped before that.
+        session: Option<RequestSession>,
     }
 
     impl<F> PinnedDrop for ResponseFuture<F> {
@@ -112,6 +115,10 @@ impl<F> ResponseFuture<F> {
             Some(ctx) if ctx.traces => start_transaction(&ctx.request),
             _ => Transaction::default(),
         };
+        let session = match &ctx {
+            Some(ctx) if ctx.sessions => crumbtrail_core::start_request_session(),
+            _ => None,
+        };
         let state = match guarded(settings.catch_panics, call) {
             Ok(fut) => State::Called { fut },
             Err(panic) => State::Panicked { panic: Some(panic) },
@@ -122,6 +129,7 @@ impl<F> ResponseFuture<F> {
             settings,
             started,
             tx,
+            session,
         }
     }
 }
@@ -197,6 +205,8 @@ where
                     report_outcome(ctx, settings, status, elapsed);
                     finish_transaction(this.tx, status);
                 }
+                // Ended after what the outcome captured was counted in it.
+                drop(this.session.take());
                 result
             }
             Err(panic) => {
@@ -204,6 +214,7 @@ where
                     report_panic(ctx, settings, &*panic, elapsed);
                     finish_transaction(this.tx, Some(StatusCode::INTERNAL_SERVER_ERROR));
                 }
+                drop(this.session.take());
                 // Dropped here, inside the layer: a payload whose drop panics is the only way
                 // this can unwind, and it is the payload's own.
                 drop(panic);

@@ -106,7 +106,10 @@
 //!
 //! What the layer sees ends when the response head is ready: a body that streams afterwards is
 //! polled by hyper outside the request's scope, and a panic while streaming it is not caught.
-//! Request-mode sessions (PROTOCOL.md §8.3) are not recorded: the core has no sessions yet.
+//! With a `release` (and `auto_session_tracking`, on by default), each request is also a
+//! **release-health session** in request mode (PROTOCOL.md §8.2): exited, errored (an exception
+//! was captured while it ran, in it or in a task it spawned) or crashed (a panic), counted per
+//! minute and sent every 60 s and on flush and close.
 #![forbid(unsafe_code)]
 
 mod future;

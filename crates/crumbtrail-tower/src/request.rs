@@ -191,6 +191,9 @@ pub(crate) struct RequestCtx {
     /// Whether performance monitoring is on (a `traces_sample_rate` or `traces_sampler`): each
     /// request is then a transaction, if sampled.
     pub(crate) traces: bool,
+    /// Whether each request is a release-health session (`auto_session_tracking` with a
+    /// release).
+    pub(crate) sessions: bool,
     /// What the request's scope is set up with; taken when it is.
     setup: Option<ScopeSetup>,
     pub(crate) request: Arc<Snapshot>,
@@ -227,6 +230,7 @@ impl RequestCtx {
             report_panics,
             breadcrumb_hint: options.before_breadcrumb.is_some(),
             traces: options.traces_sample_rate.is_some() || options.traces_sampler.is_some(),
+            sessions: options.auto_session_tracking && options.release.is_some(),
             setup: Some(ScopeSetup {
                 request: Arc::clone(&request),
                 propagation,

@@ -785,3 +785,76 @@ async fn with_traces_on_each_request_is_a_transaction_that_continues_the_callers
     assert_eq!(trace.status, Some(SpanStatus::InternalError));
     assert_eq!(trace.data["http.response.status_code"], 502);
 }
+
+#[tokio::test]
+async fn each_request_is_a_release_health_session_counted_per_minute() {
+    use crumbtrail_core::protocol::{ItemType, SessionAggregates};
+    async fn fine() -> &'static str {
+        crumbtrail_core::capture_message("a message does not make the request errored", {
+            crumbtrail_core::Level::Error
+        });
+        "fine"
+    }
+    async fn explode() -> &'static str {
+        panic!("the handler blew up")
+    }
+    let server = devserver().await;
+    let client = client_for(&server, false); // it has a release
+    let app = Router::new()
+        .route("/users/{id}", get(find_user))
+        .route("/fine", get(fine))
+        .route("/explode", get(explode))
+        .layer(CrumbtrailLayer::new());
+    let addr = serve(app, &client).await;
+    let http = http();
+    for path in ["/fine", "/users/1", "/explode", "/fine", "/users/2"] {
+        http.get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    flushed_events(&client, &server).await;
+
+    let aggregates: Vec<SessionAggregates> = server
+        .envelopes()
+        .iter()
+        .flat_map(|e| e.envelope.items.clone())
+        .filter(|i| i.ty() == &ItemType::Sessions)
+        .map(|i| i.decode_json().expect("session aggregates"))
+        .collect();
+    assert!(!aggregates.is_empty(), "a sessions item was sent on flush");
+    let attrs = &aggregates[0].attrs;
+    assert_eq!(attrs.release, "tower-e2e@1.0");
+    let buckets: Vec<_> = aggregates.iter().flat_map(|a| &a.aggregates).collect();
+    let sum = |f: fn(&crumbtrail_core::protocol::SessionAggregateItem) -> u64| {
+        buckets.iter().map(|b| f(b)).sum::<u64>()
+    };
+    assert_eq!(
+        (sum(|b| b.exited), sum(|b| b.errored), sum(|b| b.crashed)),
+        (2, 2, 1),
+        "two fine requests, two with a captured error, one panic: {buckets:?}"
+    );
+    for bucket in &buckets {
+        assert_eq!(bucket.started.second(), 0, "buckets start on the minute");
+    }
+
+    // Without a release there is no release health.
+    let server = devserver().await;
+    let client = Client::new(ClientOptions {
+        dsn: Some(server.dsn().to_string()),
+        ..Default::default()
+    })
+    .expect("valid options");
+    let addr = serve(users_app(), &client).await;
+    http.get(format!("http://{addr}/users/3"))
+        .send()
+        .await
+        .unwrap();
+    flushed_events(&client, &server).await;
+    assert!(server.envelopes().iter().all(|e| {
+        e.envelope
+            .items
+            .iter()
+            .all(|i| i.ty() != &ItemType::Sessions)
+    }));
+}

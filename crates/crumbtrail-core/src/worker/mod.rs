@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope};
+use crumbtrail_protocol::{DataCategory, DiscardReason, Envelope, Item};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::capture::PendingCapture;
@@ -209,24 +209,32 @@ async fn run(
         .backpressure_check_interval
         .max(Duration::from_millis(10));
     let mut next_health = Instant::now() + health_interval;
+    let mut next_sessions = Instant::now() + crate::session::FLUSH_INTERVAL;
     let mut jobs = Jobs::new(Arc::clone(&ctx), done_tx);
     loop {
-        // Waiters whose work is done get the pending client report sent first.
+        // Waiters whose work is done get the pending client report and session counts sent
+        // first.
         if waiters
             .iter()
             .any(|w| !w.reported && progress.through >= w.target)
         {
-            let report_seq = match jobs.reports.take(&ctx) {
-                Some(item) => {
-                    let seq = progress.next_seq();
-                    jobs.spawn(
-                        Work::Envelope(Box::new(Envelope::new().with_item(item))),
-                        seq,
-                        permits.clone().try_acquire_owned().ok(),
-                    );
-                    Some(seq)
-                }
-                None => None,
+            let items: Vec<Item> = jobs
+                .reports
+                .take(&ctx)
+                .into_iter()
+                .chain(ctx.sessions.take())
+                .collect();
+            let report_seq = if items.is_empty() {
+                None
+            } else {
+                let envelope = items.into_iter().fold(Envelope::new(), Envelope::with_item);
+                let seq = progress.next_seq();
+                jobs.spawn(
+                    Work::Envelope(Box::new(envelope)),
+                    seq,
+                    permits.clone().try_acquire_owned().ok(),
+                );
+                Some(seq)
             };
             for w in waiters
                 .iter_mut()
@@ -289,6 +297,18 @@ async fn run(
             _ = sleep_until(Some(next_report)), if ctx.options.send_client_reports => {
                 next_report = Instant::now() + interval;
                 if let Some(item) = jobs.reports.take(&ctx) {
+                    let seq = progress.next_seq();
+                    jobs.spawn(
+                        Work::Envelope(Box::new(Envelope::new().with_item(item))),
+                        seq,
+                        permits.clone().try_acquire_owned().ok(),
+                    );
+                }
+            }
+            // Request-mode session counts, every minute.
+            _ = sleep_until(Some(next_sessions)) => {
+                next_sessions = Instant::now() + crate::session::FLUSH_INTERVAL;
+                if let Some(item) = ctx.sessions.take() {
                     let seq = progress.next_seq();
                     jobs.spawn(
                         Work::Envelope(Box::new(Envelope::new().with_item(item))),
