@@ -67,11 +67,34 @@ pub(crate) fn capture_full(
     backtrace: Option<Backtrace>,
     receipt: Option<Receipt>,
 ) -> Option<EventId> {
+    capture_in_hub(event, hint, backtrace, receipt, Origin::Event)
+}
+
+/// What a capture came from: release health counts events, never messages (PROTOCOL.md §8.1).
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Origin {
+    Event,
+    Message,
+}
+
+fn capture_in_hub(
+    event: Event,
+    hint: EventHint,
+    backtrace: Option<Backtrace>,
+    receipt: Option<Receipt>,
+    origin: Origin,
+) -> Option<EventId> {
     if !hub::is_active() {
         return None;
     }
     hub::with_hub(|hub| {
         let client = Arc::clone(hub::resolve_client(hub)?);
+        if origin == Origin::Event {
+            // Counted whether or not the event is sampled, as Sentry's SDKs do.
+            if let Some(session) = &hub.session {
+                session.observe(&event);
+            }
+        }
         capture_with(&client, event, hint, Arc::clone(hub), backtrace, receipt)
     })
 }
@@ -88,7 +111,7 @@ pub fn capture_message(message: &str, level: Level) -> Option<EventId> {
     let mut event = Event::new();
     event.level = level;
     event.message = Some(message.to_owned());
-    capture_event(event)
+    capture_in_hub(event, EventHint::default(), None, None, Origin::Message)
 }
 
 /// Captures an error with its whole `source()` chain as a list of exceptions, oldest first.
@@ -242,10 +265,6 @@ pub(crate) fn capture_with(
     receipt: Option<Receipt>,
 ) -> Option<EventId> {
     let options = &client.ctx.options;
-    // Release health counts errors whether or not they are sampled (as Sentry's SDKs do).
-    if let Some(session) = &hub.session {
-        session.observe(&event);
-    }
     let rate = match &options.error_sampler {
         Some(sampler) => catch_unwind(AssertUnwindSafe(|| sampler(&event, &hint))).unwrap_or(0.0),
         None => options.sample_rate,

@@ -179,13 +179,25 @@ pub(crate) fn with_hub<R>(f: impl FnOnce(&mut Arc<Hub>) -> R) -> R {
 }
 
 fn run_in_slot<R>(slot: &HubSlot, f: &mut Option<impl FnOnce(&mut Arc<Hub>) -> R>) -> Option<R> {
-    let mut hub = slot.try_borrow_mut().ok()?.take()?;
+    let hub = slot.try_borrow_mut().ok()?.take()?;
     let f = f.take()?;
-    let out = f(&mut hub);
-    if let Ok(mut s) = slot.try_borrow_mut() {
-        *s = Some(hub);
+    let mut lent = PutBack { slot, hub };
+    Some(f(&mut lent.hub))
+}
+
+/// Puts a hub taken out of its slot back, also when the closure it was lent to unwinds (a
+/// panicking `configure_scope` closure must not leave the unit of work without its scope).
+struct PutBack<'a> {
+    slot: &'a HubSlot,
+    hub: Arc<Hub>,
+}
+
+impl Drop for PutBack<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.slot.try_borrow_mut() {
+            *s = Some(Arc::clone(&self.hub));
+        }
     }
-    Some(out)
 }
 
 /// A fork of the current hub: what a spawned task or a bound future starts from. A shared
@@ -200,4 +212,23 @@ pub(crate) fn fork() -> Arc<Hub> {
     THREAD_HUB
         .with(peek)
         .unwrap_or_else(|| Arc::new(Hub::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closure_that_panics_leaves_the_hub_in_its_slot() {
+        std::thread::spawn(|| {
+            with_hub(|hub| Arc::make_mut(hub).isolation.set_tag("kept", "yes"));
+            let panicked = std::panic::catch_unwind(|| with_hub(|_| panic!("in a hook")));
+            assert!(panicked.is_err());
+            // Still the thread's hub, not a throwaway one.
+            let tag = with_hub(|hub| hub.isolation.tag("kept").map(str::to_owned));
+            assert_eq!(tag.as_deref(), Some("yes"));
+        })
+        .join()
+        .unwrap();
+    }
 }

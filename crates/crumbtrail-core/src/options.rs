@@ -145,8 +145,9 @@ pub struct ClientOptions {
     /// Reports client-side losses to the server (default true).
     pub send_client_reports: bool,
     /// Release health in request mode (default true): web integrations (the tower layer)
-    /// count each request as a session — exited, errored (an exception was captured in it) or
-    /// crashed (an unhandled one) — and the sender sends the counts per minute every 60 s and
+    /// count each request as a session — exited, errored (an exception, or an event at level
+    /// error or fatal, was captured in it; messages never count) or crashed (an unhandled
+    /// exception) — and the sender sends the counts per minute every 60 s and
     /// on flush and close. Needs a `release`: without one, nothing is recorded.
     pub auto_session_tracking: bool,
     /// How often pending losses are sent in a client report of their own (default 60 s);

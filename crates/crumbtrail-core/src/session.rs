@@ -2,10 +2,10 @@
 //! integration serves, counted into per-minute buckets that the sender flushes as a `sessions`
 //! item every 60 s and when it is flushed or closed.
 //!
-//! A session is `exited` when its unit of work ends without errors, `errored` when an event
-//! with an exception was captured in it (or in a task it spawned), and `crashed` when one of
-//! those exceptions was unhandled (a panic). Events without an exception (messages, log lines)
-//! never count, as in Sentry's SDKs. Nothing is recorded without a release.
+//! A session is `exited` when its unit of work ends without errors, `errored` when an error was
+//! captured in it (or in a task it spawned): an event with an exception, or at level `error` or
+//! `fatal` (§8.1; `capture_message` never counts), and `crashed` when an exception was
+//! unhandled (a panic). Nothing is recorded without a release.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crumbtrail_protocol::{
-    Event, Item, SessionAggregateAttributes, SessionAggregateItem, SessionAggregates,
+    Event, Item, Level, SessionAggregateAttributes, SessionAggregateItem, SessionAggregates,
 };
 
 use crate::client::ClientInner;
@@ -92,18 +92,17 @@ pub(crate) struct SessionState {
 }
 
 impl SessionState {
-    /// Counts a captured event: errored when it has an exception, crashed when one of them
-    /// was not handled.
+    /// Counts a captured event (not a message): errored when it has an exception or is at
+    /// level `error` or `fatal`, crashed when one of its exceptions was not handled.
     pub(crate) fn observe(&self, event: &Event) {
-        let Some(exceptions) = event.exception.as_ref() else {
-            return;
-        };
-        if exceptions.values.is_empty() {
-            return;
+        let exceptions = event
+            .exception
+            .as_ref()
+            .map_or(&[][..], |e| e.values.as_slice());
+        if !exceptions.is_empty() || matches!(event.level, Level::Error | Level::Fatal) {
+            self.errored.store(true, Ordering::Relaxed);
         }
-        self.errored.store(true, Ordering::Relaxed);
         let unhandled = exceptions
-            .values
             .iter()
             .any(|e| e.mechanism.as_ref().and_then(|m| m.handled) == Some(false));
         if unhandled {
@@ -195,19 +194,18 @@ mod tests {
     }
 
     #[test]
-    fn only_exceptions_count_and_unhandled_ones_crash() {
+    fn errors_and_exceptions_count_and_unhandled_ones_crash() {
         let sessions = Sessions::new(Some("shop@1"), Some("prod"));
-        let mut message = Event::new();
-        message.level = crumbtrail_protocol::Level::Fatal;
-        message.message = Some("a message never counts".into());
-        for (events, _) in [
-            (vec![message], "exited"),
-            (vec![with_exception(Some(true))], "errored"),
-            (
-                vec![with_exception(None), with_exception(Some(false))],
-                "crashed",
-            ),
-        ] {
+        let mut warning = Event::new();
+        warning.level = Level::Warning;
+        warning.message = Some("below error level".into());
+        let mut error = Event::new();
+        error.level = Level::Error;
+        error.message = Some("an error-level event without an exception".into());
+        let mut handled_warning = with_exception(Some(true));
+        handled_warning.level = Level::Warning;
+        let crash = vec![with_exception(None), with_exception(Some(false))];
+        for events in [vec![warning], vec![error], vec![handled_warning], crash] {
             let s = state();
             events.iter().for_each(|e| s.observe(e));
             sessions.record(&s);
@@ -218,7 +216,7 @@ mod tests {
         assert_eq!(agg.attrs.environment.as_deref(), Some("prod"));
         assert_eq!(agg.aggregates.len(), 1);
         let b = &agg.aggregates[0];
-        assert_eq!((b.exited, b.errored, b.crashed), (1, 1, 1));
+        assert_eq!((b.exited, b.errored, b.crashed), (1, 2, 1));
         assert_eq!(b.started.unix_timestamp(), 29_000_000 * 60);
         assert!(sessions.take().is_none(), "taken once");
     }

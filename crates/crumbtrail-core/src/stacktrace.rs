@@ -113,11 +113,13 @@ fn is_qualified(function: &str) -> bool {
         .is_some_and(|head| head.contains("::"))
 }
 
-/// Source of std (`/rustc/<hash>/library/…`) or of a crate from a registry or git checkout.
+/// Source of std (`/rustc/<hash>/library/…`) or of a crate from a registry or git checkout,
+/// wherever `CARGO_HOME` is (`~/.cargo`, `/usr/local/cargo` in Docker images, Windows paths).
 fn is_dependency_path(path: &str) -> bool {
+    let path = path.replace('\\', "/");
     path.starts_with("/rustc/")
-        || path.contains("/.cargo/registry/")
-        || path.contains("/.cargo/git/")
+        || path.contains("/registry/src/")
+        || path.contains("/git/checkouts/")
 }
 
 /// The text between the first pair of unescaped double quotes.
@@ -228,6 +230,26 @@ mod tests {
         assert_eq!(frames[0].in_app, Some(true));
         assert_eq!(frames[1].in_app, Some(true));
         assert_eq!(frames[2].in_app, Some(false));
+    }
+
+    #[test]
+    fn dependency_sources_are_known_wherever_cargo_home_is() {
+        for path in [
+            "/rustc/abc/library/core/src/option.rs",
+            "/home/me/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1/src/lib.rs",
+            "/usr/local/cargo/registry/src/index.crates.io-x/axum-0.8.9/src/routing/route.rs",
+            "/usr/local/cargo/git/checkouts/hyper-abc/1a2b3c/src/lib.rs",
+            r"C:\Users\me\.cargo\registry\src\index.crates.io-x\tokio-1.54.1\src\lib.rs",
+        ] {
+            assert!(is_dependency_path(path), "{path}");
+        }
+        for path in [
+            "./src/cart.rs",
+            "/srv/shop/src/main.rs",
+            r"C:\shop\src\main.rs",
+        ] {
+            assert!(!is_dependency_path(path), "{path}");
+        }
     }
 
     #[test]

@@ -85,7 +85,12 @@ pin_project_lite::pin_project! {
         /// this does nothing: the transaction is finished already.
         fn drop(this: Pin<&mut Self>) {
             let tx = this.project().tx;
-            tx.set_status(SpanStatus::Cancelled);
+            // Unwinding: a panic the layer was told not to catch.
+            tx.set_status(if std::thread::panicking() {
+                SpanStatus::InternalError
+            } else {
+                SpanStatus::Cancelled
+            });
             tx.finish();
         }
     }

@@ -107,8 +107,9 @@
 //! What the layer sees ends when the response head is ready: a body that streams afterwards is
 //! polled by hyper outside the request's scope, and a panic while streaming it is not caught.
 //! With a `release` (and `auto_session_tracking`, on by default), each request is also a
-//! **release-health session** in request mode (PROTOCOL.md §8.2): exited, errored (an exception
-//! was captured while it ran, in it or in a task it spawned) or crashed (a panic), counted per
+//! **release-health session** in request mode (PROTOCOL.md §8.2): exited, errored (an error was
+//! captured while it ran, in it or in a task it spawned: an exception, a 5xx this layer
+//! reports, any event at level error; messages never count) or crashed (a panic), counted per
 //! minute and sent every 60 s and on flush and close.
 #![forbid(unsafe_code)]
 
@@ -498,6 +499,16 @@ mod tests {
         assert_eq!(request.method.as_deref(), Some("GET"));
         // As events have it: the query string too; cookies only with PII consent.
         assert_eq!(request.query_string.as_deref(), Some("x=1"));
+        // Named after the URL (no route here): the name stays out of the sampling context.
+        let dsc = on
+            .iter()
+            .find_map(|e| e.headers.trace.as_ref())
+            .expect("a trace header");
+        assert_eq!(
+            dsc.trace_id,
+            Some(tx.contexts.trace().unwrap().trace_id.to_string())
+        );
+        assert_eq!(dsc.transaction, None);
     }
 
     #[tokio::test]

@@ -269,6 +269,8 @@ impl ScopeSetup {
     /// this one: the request's trail starts empty, as in Sentry's Python middlewares.
     pub(crate) fn apply(self, scope: &mut Scope) {
         scope.clear_breadcrumbs();
+        // Named by the processor below (an inherited name would win over it).
+        scope.set_transaction(None);
         if let Some(ctx) = self.propagation {
             scope.set_propagation_context(ctx);
         }

@@ -798,16 +798,22 @@ async fn each_request_is_a_release_health_session_counted_per_minute() {
     async fn explode() -> &'static str {
         panic!("the handler blew up")
     }
+    async fn broken() -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR // reported by the layer: an error-level event
+    }
     let server = devserver().await;
     let client = client_for(&server, false); // it has a release
     let app = Router::new()
         .route("/users/{id}", get(find_user))
         .route("/fine", get(fine))
         .route("/explode", get(explode))
+        .route("/broken", get(broken))
         .layer(CrumbtrailLayer::new());
     let addr = serve(app, &client).await;
     let http = http();
-    for path in ["/fine", "/users/1", "/explode", "/fine", "/users/2"] {
+    for path in [
+        "/fine", "/users/1", "/explode", "/fine", "/users/2", "/broken",
+    ] {
         http.get(format!("http://{addr}{path}"))
             .send()
             .await
@@ -831,8 +837,8 @@ async fn each_request_is_a_release_health_session_counted_per_minute() {
     };
     assert_eq!(
         (sum(|b| b.exited), sum(|b| b.errored), sum(|b| b.crashed)),
-        (2, 2, 1),
-        "two fine requests, two with a captured error, one panic: {buckets:?}"
+        (2, 3, 1),
+        "two fine requests, two with a captured error and a 500, one panic: {buckets:?}"
     );
     for bucket in &buckets {
         assert_eq!(bucket.started.second(), 0, "buckets start on the minute");

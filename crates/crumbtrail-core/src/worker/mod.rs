@@ -224,18 +224,10 @@ async fn run(
                 .into_iter()
                 .chain(ctx.sessions.take())
                 .collect();
-            let report_seq = if items.is_empty() {
-                None
-            } else {
+            let report_seq = (!items.is_empty()).then(|| {
                 let envelope = items.into_iter().fold(Envelope::new(), Envelope::with_item);
-                let seq = progress.next_seq();
-                jobs.spawn(
-                    Work::Envelope(Box::new(envelope)),
-                    seq,
-                    permits.clone().try_acquire_owned().ok(),
-                );
-                Some(seq)
-            };
+                send_own(&mut jobs, &mut progress, &permits, envelope)
+            });
             for w in waiters
                 .iter_mut()
                 .filter(|w| !w.reported && progress.through >= w.target)
@@ -297,24 +289,14 @@ async fn run(
             _ = sleep_until(Some(next_report)), if ctx.options.send_client_reports => {
                 next_report = Instant::now() + interval;
                 if let Some(item) = jobs.reports.take(&ctx) {
-                    let seq = progress.next_seq();
-                    jobs.spawn(
-                        Work::Envelope(Box::new(Envelope::new().with_item(item))),
-                        seq,
-                        permits.clone().try_acquire_owned().ok(),
-                    );
+                    send_own(&mut jobs, &mut progress, &permits, Envelope::new().with_item(item));
                 }
             }
             // Request-mode session counts, every minute.
-            _ = sleep_until(Some(next_sessions)) => {
+            _ = sleep_until(Some(next_sessions)), if ctx.sessions.enabled() => {
                 next_sessions = Instant::now() + crate::session::FLUSH_INTERVAL;
                 if let Some(item) = ctx.sessions.take() {
-                    let seq = progress.next_seq();
-                    jobs.spawn(
-                        Work::Envelope(Box::new(Envelope::new().with_item(item))),
-                        seq,
-                        permits.clone().try_acquire_owned().ok(),
-                    );
+                    send_own(&mut jobs, &mut progress, &permits, Envelope::new().with_item(item));
                 }
             }
             // Backpressure: downsample transactions while the queue overflows or a rate limit
@@ -346,6 +328,23 @@ async fn run(
             },
         }
     }
+}
+
+/// Sends an envelope of the sender's own (a client report, session counts); its sequence
+/// number, which flush and close waiters can wait for.
+fn send_own(
+    jobs: &mut Jobs,
+    progress: &mut Progress,
+    permits: &Arc<Semaphore>,
+    envelope: Envelope,
+) -> u64 {
+    let seq = progress.next_seq();
+    jobs.spawn(
+        Work::Envelope(Box::new(envelope)),
+        seq,
+        Arc::clone(permits).try_acquire_owned().ok(),
+    );
+    seq
 }
 
 /// Drops everything still queued, counting it as `queue_overflow` (it never got a turn).
