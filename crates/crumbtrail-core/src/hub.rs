@@ -181,21 +181,25 @@ pub(crate) fn with_hub<R>(f: impl FnOnce(&mut Arc<Hub>) -> R) -> R {
 fn run_in_slot<R>(slot: &HubSlot, f: &mut Option<impl FnOnce(&mut Arc<Hub>) -> R>) -> Option<R> {
     let hub = slot.try_borrow_mut().ok()?.take()?;
     let f = f.take()?;
-    let mut lent = PutBack { slot, hub };
-    Some(f(&mut lent.hub))
+    let mut lent = PutBack {
+        slot,
+        hub: Some(hub),
+    };
+    Some(f(lent.hub.as_mut()?))
 }
 
-/// Puts a hub taken out of its slot back, also when the closure it was lent to unwinds (a
-/// panicking `configure_scope` closure must not leave the unit of work without its scope).
+/// Puts a hub taken out of its slot back (moved, no reference-count traffic), also when the
+/// closure it was lent to unwinds: a panicking `configure_scope` closure must not leave the
+/// unit of work without its scope.
 struct PutBack<'a> {
     slot: &'a HubSlot,
-    hub: Arc<Hub>,
+    hub: Option<Arc<Hub>>,
 }
 
 impl Drop for PutBack<'_> {
     fn drop(&mut self) {
         if let Ok(mut s) = self.slot.try_borrow_mut() {
-            *s = Some(Arc::clone(&self.hub));
+            *s = self.hub.take();
         }
     }
 }
