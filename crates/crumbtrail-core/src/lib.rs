@@ -68,7 +68,9 @@ pub use options::{
     BeforeBreadcrumb, BeforeSend, BeforeSendTransaction, ClientOptions,
     DEFAULT_MAX_BREADCRUMB_BYTES, ErrorSampler, Integration, TracesSampler,
 };
-pub use performance::{SamplingContext, Span, Transaction, start_transaction};
+pub use performance::{
+    SamplingContext, Span, Transaction, start_transaction, start_transaction_with_source,
+};
 pub use pii::{DEFAULT_DENYLIST, EventScrubber, FILTERED, PII_DENYLIST};
 pub use scope::{Attachment, CrumbProcessor, EventProcessor, PropagationContext, Scope};
 pub use session::{RequestSession, start_request_session};

@@ -331,3 +331,71 @@ async fn under_pressure_the_queue_keeps_room_for_errors() {
     );
     assert!(!client.close(Duration::from_millis(200)).await);
 }
+
+#[tokio::test]
+async fn the_head_of_a_trace_freezes_one_sampling_context_for_downstream_and_its_envelopes() {
+    use crumbtrail_core::protocol::{DynamicSamplingContext, TransactionSource};
+    let server = server().await;
+    let head = client(
+        &server,
+        ClientOptions {
+            release: Some("shop@2.0".into()),
+            ..traced(1.0)
+        },
+    );
+    let unsampled = client(&server, traced(0.0));
+    let (outgoing, error_id) = async {
+        let tx = crumbtrail_core::start_transaction_with_source(
+            "GET /carts/{id}",
+            "http.server",
+            TransactionSource::Route,
+        );
+        // What an integration would put on an outgoing request now.
+        let p = crumbtrail_core::propagation_context().expect("a trace");
+        let outgoing = p.baggage(&crumbtrail_core::current_client().unwrap());
+        let error_id = crumbtrail_core::capture_error(&std::io::Error::other("cart gone"));
+        tx.finish();
+        (outgoing, error_id.expect("captured"))
+    }
+    .bind_client(&head)
+    .await;
+    assert!(head.flush(WAIT).await);
+
+    let downstream = DynamicSamplingContext::from_baggage(&outgoing);
+    assert_eq!(downstream.sampled(), Some(true));
+    assert_eq!(downstream.sample_rate(), Some(1.0));
+    assert_eq!(downstream.transaction.as_deref(), Some("GET /carts/{id}"));
+    assert_eq!(downstream.release.as_deref(), Some("shop@2.0"));
+    // The transaction's envelope and the error's carry the same context.
+    let (envelope, _) = &server.transactions()[0];
+    assert_eq!(envelope.envelope.headers.trace.as_ref(), Some(&downstream));
+    let error = server.event(&error_id).expect("the error arrived");
+    let error_envelope = server
+        .envelopes()
+        .into_iter()
+        .find(|e| e.seq == error.envelope_seq)
+        .unwrap();
+    assert_eq!(
+        error_envelope.envelope.headers.trace.as_ref(),
+        Some(&downstream)
+    );
+
+    // Dropped by the draw: downstream is told so, with the rate; a URL-named one keeps its
+    // name to itself.
+    let outgoing = async {
+        let tx = crumbtrail_core::start_transaction_with_source(
+            "GET /carts/981",
+            "http.server",
+            TransactionSource::Url,
+        );
+        assert!(!tx.is_sampled());
+        let p = crumbtrail_core::propagation_context().unwrap();
+        p.baggage(&crumbtrail_core::current_client().unwrap())
+    }
+    .bind_client(&unsampled)
+    .await;
+    let downstream = DynamicSamplingContext::from_baggage(&outgoing);
+    assert_eq!(downstream.sampled(), Some(false));
+    assert_eq!(downstream.sample_rate(), Some(0.0));
+    assert_eq!(downstream.transaction, None);
+}

@@ -142,10 +142,12 @@ impl<F> ResponseFuture<F> {
 /// The request's transaction: named after the route (or the path), operation `http.server`,
 /// continuing the incoming trace and its sampling decision; the request interface on it.
 fn start_transaction(request: &Snapshot) -> Transaction {
-    let name = request.transaction();
-    let tx = crumbtrail_core::start_transaction(name.clone(), "http.server");
+    let tx = crumbtrail_core::start_transaction_with_source(
+        request.transaction(),
+        "http.server",
+        request.transaction_source(),
+    );
     if tx.is_sampled() {
-        tx.set_name(name, request.transaction_source());
         tx.set_origin(MECHANISM);
         tx.set_request(request.to_interface());
     }

@@ -17,4 +17,4 @@ mod transaction;
 pub(crate) use assemble::assemble_transaction;
 pub use sampling::SamplingContext;
 pub(crate) use transaction::PendingTransaction;
-pub use transaction::{Span, Transaction, start_transaction};
+pub use transaction::{Span, Transaction, start_transaction, start_transaction_with_source};

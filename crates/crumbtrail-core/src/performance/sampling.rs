@@ -34,10 +34,10 @@ pub struct SamplingContext<'a> {
     pub parent_sampled: Option<bool>,
 }
 
-/// The sample rate a new transaction was kept at, or `None` when it is not sampled: tracing
-/// is off (nothing counted), or the draw dropped it (counted as `sample_rate`, or
-/// `backpressure` when only the downsampling dropped it).
-pub(crate) fn decide(ctx: &ClientCtx, sampling: &SamplingContext<'_>) -> Option<f64> {
+/// The decision for a new transaction: the rate it was drawn at (after backpressure) and
+/// whether the draw kept it. `None` when tracing is off. A dropped transaction is counted as
+/// `sample_rate`, or `backpressure` when only the downsampling dropped it.
+pub(crate) fn decide(ctx: &ClientCtx, sampling: &SamplingContext<'_>) -> Option<Decision> {
     let options = &ctx.options;
     let rate = match (&options.traces_sampler, options.traces_sample_rate) {
         (Some(sampler), _) => {
@@ -67,7 +67,10 @@ pub(crate) fn decide(ctx: &ClientCtx, sampling: &SamplingContext<'_>) -> Option<
     };
     let draw = fastrand::f64();
     if draw < effective {
-        return Some(effective);
+        return Some(Decision {
+            rate: effective,
+            sampled: true,
+        });
     }
     let reason = if draw < rate {
         DiscardReason::Backpressure
@@ -77,5 +80,15 @@ pub(crate) fn decide(ctx: &ClientCtx, sampling: &SamplingContext<'_>) -> Option<
     ctx.discards
         .record(reason.clone(), DataCategory::Transaction, 1);
     ctx.discards.record(reason, DataCategory::Span, 1);
-    None
+    Some(Decision {
+        rate: effective,
+        sampled: false,
+    })
+}
+
+/// A sampling decision and the rate it was drawn at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decision {
+    pub(crate) rate: f64,
+    pub(crate) sampled: bool,
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::client::ClientInner;
 use crate::hub::{self, Hub};
-use crate::scope::{PropagationContext, Scope};
+use crate::scope::{PropagationContext, Scope, head_dsc};
 use crate::worker::Work;
 
 use super::sampling::{SamplingContext, decide};
@@ -70,6 +70,28 @@ pub struct Transaction {
 /// # }
 /// ```
 pub fn start_transaction(name: impl Into<String>, op: impl Into<String>) -> Transaction {
+    start_transaction_with_source(name, op, TransactionSource::Custom)
+}
+
+/// [`start_transaction`], saying where the name comes from: integrations name transactions
+/// after a route ([`TransactionSource::Route`]) or a URL path ([`TransactionSource::Url`]).
+/// A name taken from a URL may hold identifiers, so it stays out of the sampling context
+/// passed downstream.
+///
+/// ```
+/// use crumbtrail_core::protocol::TransactionSource;
+/// let tx = crumbtrail_core::start_transaction_with_source(
+///     "GET /users/{id}",
+///     "http.server",
+///     TransactionSource::Route,
+/// );
+/// tx.finish();
+/// ```
+pub fn start_transaction_with_source(
+    name: impl Into<String>,
+    op: impl Into<String>,
+    source: TransactionSource,
+) -> Transaction {
     if !hub::is_active() {
         return Transaction::default();
     }
@@ -81,28 +103,47 @@ pub fn start_transaction(name: impl Into<String>, op: impl Into<String>) -> Tran
         }
         let (name, op) = (name.into(), op.into());
         let propagation = current_propagation(hub);
-        let sampled = decide(
+        let decision = decide(
             &client.ctx,
             &SamplingContext {
                 name: &name,
                 op: &op,
                 parent_sampled: propagation.sampled,
             },
-        );
+        )?;
         if propagation.sampled.is_none() {
-            // Downstream services follow this decision.
+            // The decision is made here, at the head of the trace: downstream services follow
+            // it, and the trace's sampling context is frozen now (PROTOCOL.md §9.5), so what
+            // outgoing requests carry and what this service's envelopes carry agree.
             let mut decided = propagation.clone();
-            decided.sampled = Some(sampled.is_some());
+            decided.sampled = Some(decision.sampled);
+            if decided.dsc.is_none() {
+                let mut dsc = head_dsc(
+                    client.ctx.dsn.as_ref(),
+                    Some(propagation.trace_id),
+                    options.release.as_deref().map(Into::into),
+                    options.environment.as_deref().map(Into::into),
+                );
+                dsc.set_sampled(Some(decision.sampled));
+                dsc.set_sample_rate(decision.rate);
+                if source != TransactionSource::Url {
+                    dsc.transaction = Some(name.clone());
+                }
+                decided.dsc = Some(Box::new(dsc));
+            }
             set_propagation(hub, decided);
         }
-        let sample_rate = sampled?;
+        if !decision.sampled {
+            return None;
+        }
+        let sample_rate = decision.rate;
         let mut trace = TraceContext::new(propagation.trace_id, propagation.span_id);
         trace.parent_span_id = propagation.parent_span_id;
         trace.op = Some(op);
         trace.origin = Some("manual".into());
         let mut data = TransactionData::new(name, trace);
         data.transaction_info = Some(TransactionInfo {
-            source: Some(TransactionSource::Custom),
+            source: Some(source),
         });
         Some(Arc::new(TxInner {
             client,

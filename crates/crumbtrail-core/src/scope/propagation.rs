@@ -20,8 +20,9 @@ pub struct PropagationContext {
     pub parent_span_id: Option<SpanId>,
     /// The incoming sampling decision (`None`: deferred).
     pub sampled: Option<bool>,
-    /// The frozen dynamic sampling context of a continued trace (boxed: contexts are moved
-    /// and copied with every request, and most traces start here without one).
+    /// The frozen dynamic sampling context: a continued trace's, or the one a transaction
+    /// that made the sampling decision here froze (boxed: contexts are moved and copied with
+    /// every request, and most have none).
     pub dsc: Option<Box<DynamicSamplingContext>>,
 }
 
@@ -38,9 +39,9 @@ impl PropagationContext {
     }
 
     /// The dynamic sampling context to pass on with outgoing requests and subprocesses
-    /// (PROTOCOL.md §9.5): the frozen one of a trace that came in from elsewhere, else one for
-    /// a trace that started here (trace id, the DSN's public key and org, the client's release
-    /// and environment, and the sampling decision when there is one).
+    /// (PROTOCOL.md §9.5): the frozen one (a continued trace's, or the one a transaction
+    /// started here froze with its decision, rate and name), else one for a trace that started
+    /// here (trace id, the DSN's public key and org, the client's release and environment).
     pub fn dynamic_sampling_context(&self, client: &crate::Client) -> DynamicSamplingContext {
         if let Some(dsc) = &self.dsc {
             return DynamicSamplingContext::clone(dsc);
