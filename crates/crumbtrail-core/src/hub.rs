@@ -25,6 +25,8 @@ pub(crate) struct Hub {
     pub(crate) current: Option<Scope>,
     /// The request-mode session of this unit of work, shared with its forks.
     pub(crate) session: Option<Arc<crate::session::SessionState>>,
+    /// The transaction integrations record child spans in (inert when none).
+    pub(crate) transaction: crate::performance::Transaction,
 }
 
 impl Hub {
@@ -38,6 +40,7 @@ impl Hub {
             isolation,
             current: None,
             session: None,
+            transaction: Default::default(),
         }
     }
 

@@ -69,7 +69,8 @@ pub use options::{
     DEFAULT_MAX_BREADCRUMB_BYTES, ErrorSampler, Integration, TracesSampler,
 };
 pub use performance::{
-    SamplingContext, Span, Transaction, start_transaction, start_transaction_with_source,
+    SamplingContext, Span, Transaction, current_transaction, start_transaction,
+    start_transaction_with_source,
 };
 pub use pii::{DEFAULT_DENYLIST, EventScrubber, FILTERED, PII_DENYLIST};
 pub use scope::{Attachment, CrumbProcessor, EventProcessor, PropagationContext, Scope};

@@ -35,13 +35,21 @@
 //!   the request has (third-party entries kept, stale `sentry-*` ones replaced) and, with
 //!   [`propagate_traceparent`](CrumbtrailMiddleware::propagate_traceparent), W3C `traceparent`.
 //!
+//! - **a span** `http.client`, with performance monitoring on, when the unit of work has a
+//!   current transaction ([`crumbtrail_core::Transaction::set_current`]; the tower layer makes
+//!   each request's transaction current): described `METHOD url` (no credentials, query or
+//!   fragment), origin `auto.http.reqwest`, with `http.request.method`, `url`,
+//!   `http.response.status_code` and the status; `internal_error` when the request fails,
+//!   `cancelled` when it is dropped unfinished. The outgoing `sentry-trace` then names this
+//!   span as the downstream service's parent; without one, the scope's own span.
+//!
 //! With the SDK disabled (no client for the current unit of work) requests pass through
-//! untouched. Child spans (`http.client`) are not created yet: crumbtrail-core has no
-//! transactions; the outgoing `sentry-trace` carries the scope's own span id.
+//! untouched.
 #![forbid(unsafe_code)]
 
 mod crumb;
 mod propagate;
+mod span;
 mod targets;
 
 use std::sync::Arc;
@@ -52,6 +60,7 @@ use reqwest_middleware::{Middleware, Next};
 
 use crate::crumb::InFlight;
 use crate::propagate::OutgoingTrace;
+use crate::span::ClientSpan;
 use crate::targets::is_sentry_request;
 
 pub use crate::crumb::{HttpBreadcrumbHint, HttpRequestInfo, HttpResponseInfo};
@@ -153,15 +162,23 @@ impl Middleware for CrumbtrailMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
+        let mut span = ClientSpan::default();
         let flight = match crumbtrail_core::current_client() {
             None => None,
             Some(client) => {
+                let options = client.options();
+                if options.traces_sample_rate.is_some() || options.traces_sampler.is_some() {
+                    span = ClientSpan::start(&req);
+                }
                 if self.propagates_to(req.url(), &client) {
-                    if let Some(trace) = OutgoingTrace::current(&client) {
+                    if let Some(mut trace) = OutgoingTrace::current(&client) {
+                        // Downstream continues under this request's span, when there is one.
+                        if let Some(id) = span.0.span_id() {
+                            trace.span_id = id;
+                        }
                         trace.apply(req.headers_mut(), self.traceparent);
                     }
                 }
-                let options = client.options();
                 (self.breadcrumbs && options.enable_breadcrumbs).then(|| {
                     InFlight::start(
                         &req,
@@ -172,6 +189,7 @@ impl Middleware for CrumbtrailMiddleware {
             }
         };
         let result = next.run(req, extensions).await;
+        span.finish(&result);
         if let Some(flight) = flight {
             flight.finish(&result);
         }

@@ -775,3 +775,80 @@ async fn concurrent_units_of_work_get_only_their_own_crumbs_and_trace() {
     assert_ne!(traces[0], traces[1]);
     assert!(client.close(WAIT).await);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Spans
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn with_a_current_transaction_each_request_is_a_span_the_callee_continues() {
+    use crumbtrail_core::protocol::SpanStatus;
+    let (server, site) = (devserver().await, Recorder::start().await);
+    let client = client(
+        &server,
+        ClientOptions {
+            traces_sample_rate: Some(1.0),
+            ..Default::default()
+        },
+    );
+    let http = http();
+    let closed = format!("http://127.0.0.1:{}/nothing", closed_port().await);
+    let tx_id = async {
+        // Outside a current transaction: no span, the scope's span id goes out.
+        http.get(site.url("/status/200")).send().await.expect("200");
+        let tx = crumbtrail_core::start_transaction("checkout", "task");
+        tx.set_current();
+        http.get(site.url("/status/503?token=secret"))
+            .send()
+            .await
+            .expect("503");
+        assert!(http.get(&closed).send().await.is_err());
+        tx.finish().expect("queued")
+    }
+    .bind_client(&client)
+    .await;
+    assert!(client.flush(WAIT).await);
+
+    let (_, tx) = server
+        .transactions()
+        .into_iter()
+        .find(|(_, t)| t.event_id == tx_id)
+        .expect("the transaction arrived");
+    let root = tx.trace_context().expect("root span").clone();
+    let spans: Vec<_> = tx
+        .spans
+        .iter()
+        .filter(|s| s.op.as_deref() == Some("http.client"))
+        .collect();
+    assert_eq!(spans.len(), 2, "{:?}", tx.spans);
+    let unavailable = spans
+        .iter()
+        .find(|s| s.description.as_deref() == Some(&*format!("GET {}", site.url("/status/503"))))
+        .expect("the 503's span, its query left out");
+    assert_eq!(unavailable.parent_span_id, Some(root.span_id));
+    assert_eq!(unavailable.trace_id, root.trace_id);
+    assert_eq!(unavailable.status, Some(SpanStatus::Unavailable));
+    assert_eq!(unavailable.data["http.response.status_code"], 503);
+    assert_eq!(unavailable.origin.as_deref(), Some("auto.http.reqwest"));
+    assert!(unavailable.is_finished());
+    // The callee continues under the request's span, with the decision.
+    let seen = site.request("/status/503?token=secret");
+    assert_eq!(
+        seen.header("sentry-trace"),
+        Some(format!("{}-{}-1", root.trace_id, unavailable.span_id).as_str())
+    );
+    let failed = spans
+        .iter()
+        .find(|s| s.description.as_deref() == Some(&*format!("GET {closed}")))
+        .expect("the failed request's span");
+    assert_eq!(failed.status, Some(SpanStatus::InternalError));
+
+    let before = site.request("/status/200");
+    let sentry_trace = before.header("sentry-trace").expect("trace headers");
+    assert!(
+        spans
+            .iter()
+            .all(|s| !sentry_trace.contains(&s.span_id.to_string())),
+        "no span before the transaction"
+    );
+}

@@ -150,6 +150,8 @@ fn start_transaction(request: &Snapshot) -> Transaction {
     if tx.is_sampled() {
         tx.set_origin(MECHANISM);
         tx.set_request(request.to_interface());
+        // Outgoing requests made while serving it (reqwest middleware) become its spans.
+        tx.set_current();
     }
     tx
 }

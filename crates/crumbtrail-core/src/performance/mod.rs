@@ -17,4 +17,6 @@ mod transaction;
 pub(crate) use assemble::assemble_transaction;
 pub use sampling::SamplingContext;
 pub(crate) use transaction::PendingTransaction;
-pub use transaction::{Span, Transaction, start_transaction, start_transaction_with_source};
+pub use transaction::{
+    Span, Transaction, current_transaction, start_transaction, start_transaction_with_source,
+};

@@ -270,6 +270,17 @@ impl Transaction {
         }
     }
 
+    /// Makes it the transaction of the current unit of work, so that integrations time their
+    /// operations (the reqwest middleware: outgoing requests) as its child spans; see
+    /// [`current_transaction`]. The tower layer does this for each request's transaction.
+    /// Nothing happens when it is not sampled.
+    pub fn set_current(&self) {
+        if self.inner.is_none() || !hub::is_active() {
+            return;
+        }
+        hub::with_hub(|hub| Arc::make_mut(hub).transaction = self.clone());
+    }
+
     /// Finishes it and hands it to the sender with the current scope; returns its event id
     /// when it was queued. Finishing twice, or an unsampled transaction, sends nothing.
     pub fn finish(&self) -> Option<EventId> {
@@ -293,6 +304,24 @@ impl Transaction {
             .enqueue(Work::Transaction(Box::new(pending)))
             .then_some(id)
     }
+}
+
+/// The transaction of the current unit of work, set with [`Transaction::set_current`]; an
+/// inert one when there is none.
+///
+/// ```
+/// # async fn query() {}
+/// # async fn run() {
+/// let span = crumbtrail_core::current_transaction().start_child("db.query", "SELECT cart");
+/// query().await;
+/// span.finish();
+/// # }
+/// ```
+pub fn current_transaction() -> Transaction {
+    if !hub::is_active() {
+        return Transaction::default();
+    }
+    hub::with_hub(|hub| hub.transaction.clone())
 }
 
 struct SpanInner {
@@ -350,6 +379,13 @@ impl Span {
     /// Sets its status.
     pub fn set_status(&self, status: SpanStatus) {
         self.edit(|s| s.status = Some(status));
+    }
+
+    /// Sets what started it (`manual` by default; integrations name themselves, e.g.
+    /// `auto.http.reqwest`).
+    pub fn set_origin(&self, origin: impl Into<String>) {
+        let origin = origin.into();
+        self.edit(|s| s.origin = Some(origin));
     }
 
     /// Sets a data entry.
