@@ -137,6 +137,10 @@ pub fn with_isolation_scope<F: Future>(configure: impl FnOnce(&mut Scope), futur
 /// inner service this way, so whatever the inner layers record in `call` belongs to the
 /// request, without moving the service into the future.
 ///
+/// Like polling any scoped future, it must not be called from inside a closure given to
+/// [`configure_scope`] or [`with_scope`] (tokio panics when a task-local scope is entered
+/// while the task-local is borrowed).
+///
 /// ```
 /// use crumbtrail_core::{Breadcrumb, add_breadcrumb, run_in_isolation_scope};
 /// # async fn run() {
