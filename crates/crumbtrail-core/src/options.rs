@@ -213,6 +213,24 @@ impl Default for ClientOptions {
 }
 
 impl ClientOptions {
+    /// Whether performance monitoring is on: a `traces_sample_rate` or a `traces_sampler` is
+    /// set. Integrations start transactions and spans only then.
+    ///
+    /// ```
+    /// use crumbtrail_core::ClientOptions;
+    /// assert!(!ClientOptions::default().traces_enabled());
+    /// assert!(ClientOptions { traces_sample_rate: Some(0.1), ..Default::default() }.traces_enabled());
+    /// ```
+    pub fn traces_enabled(&self) -> bool {
+        self.traces_sample_rate.is_some() || self.traces_sampler.is_some()
+    }
+
+    /// Whether web integrations count requests as release-health sessions:
+    /// `auto_session_tracking` is on and a `release` is set.
+    pub fn sessions_enabled(&self) -> bool {
+        self.auto_session_tracking && self.release.is_some()
+    }
+
     /// Fills unset `dsn`, `release`, `environment`, `traces_sample_rate` and `debug` from the
     /// `SENTRY_*` variables.
     pub fn apply_env_defaults(&mut self) {

@@ -154,7 +154,7 @@ pub fn start_request_session() -> Option<RequestSession> {
     }
     hub::with_hub(|hub| {
         let client = Arc::clone(hub::resolve_client(hub)?);
-        if !client.ctx.options.auto_session_tracking || !client.ctx.sessions.enabled() {
+        if !client.ctx.options.sessions_enabled() {
             return None;
         }
         let seconds = SystemTime::now()

@@ -167,7 +167,7 @@ impl Middleware for CrumbtrailMiddleware {
             None => None,
             Some(client) => {
                 let options = client.options();
-                if options.traces_sample_rate.is_some() || options.traces_sampler.is_some() {
+                if options.traces_enabled() {
                     span = ClientSpan::start(&req);
                 }
                 if self.propagates_to(req.url(), &client) {

@@ -229,8 +229,8 @@ impl RequestCtx {
             pii,
             report_panics,
             breadcrumb_hint: options.before_breadcrumb.is_some(),
-            traces: options.traces_sample_rate.is_some() || options.traces_sampler.is_some(),
-            sessions: options.auto_session_tracking && options.release.is_some(),
+            traces: options.traces_enabled(),
+            sessions: options.sessions_enabled(),
             setup: Some(ScopeSetup {
                 request: Arc::clone(&request),
                 propagation,

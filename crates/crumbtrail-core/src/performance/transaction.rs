@@ -98,7 +98,7 @@ pub fn start_transaction_with_source(
     let inner = hub::with_hub(|hub| {
         let client = Arc::clone(hub::resolve_client(hub)?);
         let options = &client.ctx.options;
-        if options.traces_sample_rate.is_none() && options.traces_sampler.is_none() {
+        if !options.traces_enabled() {
             return None;
         }
         let (name, op) = (name.into(), op.into());
