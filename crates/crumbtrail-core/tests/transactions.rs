@@ -399,3 +399,28 @@ async fn the_head_of_a_trace_freezes_one_sampling_context_for_downstream_and_its
     assert_eq!(downstream.sample_rate(), Some(0.0));
     assert_eq!(downstream.transaction, None);
 }
+
+#[tokio::test]
+async fn the_decision_is_the_traces_random_number_under_the_rate() {
+    let transport = crumbtrail_core::TestTransport::new();
+    let client = crumbtrail_core::test::client_with(&transport, traced(0.3));
+    let mut kept = 0;
+    for _ in 0..200 {
+        // Each unit of work a new trace, with its own number.
+        let (rand, sampled) = async {
+            crumbtrail_core::with_isolation_scope(|_| {}, async {
+                let rand = crumbtrail_core::propagation_context()
+                    .unwrap()
+                    .sample_rand();
+                let tx = start_transaction("job", "task");
+                (rand, tx.is_sampled())
+            })
+            .await
+        }
+        .bind_client(&client)
+        .await;
+        assert_eq!(sampled, rand < 0.3, "rand {rand}");
+        kept += usize::from(sampled);
+    }
+    assert!((20..=100).contains(&kept), "about 30% of 200 kept: {kept}");
+}

@@ -483,23 +483,26 @@ async fn trace_headers_carry_the_scope_s_trace() {
         Some(format!("{}-{}", trace.trace_id, trace.span_id).as_str())
     );
     let key = server.dsn().public_key().to_owned();
-    assert_eq!(
-        seen.header("baggage"),
-        Some(
-            format!(
-                "sentry-trace_id={},sentry-public_key={key},sentry-release=shop%401.4.2,sentry-environment=test",
-                trace.trace_id
-            )
-            .as_str()
-        )
-    );
-    assert_eq!(seen.header("traceparent"), None, "off by default");
     // The event's envelope carries the same context in its `trace` header.
     let envelopes = server.envelopes();
     let dsc = envelopes
         .iter()
         .find_map(|e| e.envelope.headers.trace.clone())
         .expect("a trace envelope header");
+    // The trace's random number: six decimals, the same downstream and in the envelope.
+    let rand = dsc.sample_rand.clone().expect("sample_rand");
+    assert!(rand.len() == 8 && rand.starts_with("0."), "{rand}");
+    assert_eq!(
+        seen.header("baggage"),
+        Some(
+            format!(
+                "sentry-trace_id={},sentry-public_key={key},sentry-sample_rand={rand},sentry-release=shop%401.4.2,sentry-environment=test",
+                trace.trace_id
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(seen.header("traceparent"), None, "off by default");
     assert_eq!(
         seen.header("baggage"),
         Some(dsc.to_baggage().as_str()),

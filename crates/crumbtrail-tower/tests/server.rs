@@ -707,7 +707,11 @@ async fn with_traces_on_each_request_is_a_transaction_that_continues_the_callers
     // Not sampled upstream: the decision is followed, whatever our rate.
     let response = http
         .get(format!("http://{addr}/users/7"))
-        .header("sentry-trace", format!("{TRACE}-{SPAN}-0"))
+        // A trace of its own, so that its error is not mistaken for the first one's.
+        .header(
+            "sentry-trace",
+            format!("0123456789abcdef0123456789abcdef-{SPAN}-0"),
+        )
         .send()
         .await
         .unwrap();

@@ -35,9 +35,15 @@ pub struct SamplingContext<'a> {
 }
 
 /// The decision for a new transaction: the rate it was drawn at (after backpressure) and
-/// whether the draw kept it. `None` when tracing is off. A dropped transaction is counted as
-/// `sample_rate`, or `backpressure` when only the downsampling dropped it.
-pub(crate) fn decide(ctx: &ClientCtx, sampling: &SamplingContext<'_>) -> Option<Decision> {
+/// whether the trace's random number `rand` falls under it (PROTOCOL.md §9.4: the same number
+/// for the whole trace, so services that sample at the same rate agree). `None` when tracing
+/// is off. A dropped transaction is counted as `sample_rate`, or `backpressure` when only the
+/// downsampling dropped it.
+pub(crate) fn decide(
+    ctx: &ClientCtx,
+    sampling: &SamplingContext<'_>,
+    rand: f64,
+) -> Option<Decision> {
     let options = &ctx.options;
     let rate = match (&options.traces_sampler, options.traces_sample_rate) {
         (Some(sampler), _) => {
@@ -65,7 +71,7 @@ pub(crate) fn decide(ctx: &ClientCtx, sampling: &SamplingContext<'_>) -> Option<
     } else {
         rate
     };
-    let draw = fastrand::f64();
+    let draw = rand;
     if draw < effective {
         return Some(Decision {
             rate: effective,

@@ -110,6 +110,7 @@ pub fn start_transaction_with_source(
                 op: &op,
                 parent_sampled: propagation.sampled,
             },
+            propagation.sample_rand(),
         )?;
         if propagation.sampled.is_none() {
             // The decision is made here, at the head of the trace: downstream services follow

@@ -85,6 +85,25 @@ impl PropagationContext {
         }
     }
 
+    /// The trace's random number in [0, 1), against which sampling rates are drawn
+    /// (PROTOCOL.md §9.4): a continued trace's `sample_rand`; for one whose caller sent a
+    /// decision and a rate but no number, one drawn on the side of the rate that keeps the
+    /// decision; else one derived from the trace id (so every service that derives it agrees).
+    pub fn sample_rand(&self) -> f64 {
+        let own = sample_rand_of(self.trace_id);
+        let Some(dsc) = &self.dsc else {
+            return own;
+        };
+        if let Some(rand) = dsc.sample_rand() {
+            return rand;
+        }
+        match (dsc.sampled(), dsc.sample_rate()) {
+            (Some(true), Some(rate)) => own * rate,
+            (Some(false), Some(rate)) => rate + own * (1.0 - rate),
+            _ => own,
+        }
+    }
+
     /// The `contexts.trace` value events carry.
     pub fn trace_context(&self) -> TraceContext {
         let mut ctx = TraceContext::new(self.trace_id, self.span_id);
@@ -110,12 +129,46 @@ pub(crate) fn head_dsc(
     let mut dsc = DynamicSamplingContext::new();
     if let Some(trace_id) = trace_id {
         dsc.set_trace_id(trace_id);
+        dsc.sample_rand = Some(format_micros(sample_rand_micros(trace_id)));
     }
     dsc.public_key = dsn.map(|d| d.public_key().to_owned());
     dsc.org_id = dsn.and_then(Dsn::org_id).map(|o| o.to_string());
     dsc.release = release;
     dsc.environment = environment;
     dsc
+}
+
+/// A trace's own random number, in millionths: derived from the trace id's second half, so it
+/// costs no draw and is the same wherever it is derived.
+fn sample_rand_micros(trace_id: TraceId) -> u32 {
+    let bytes = trace_id.to_bytes();
+    let mut half = [0u8; 8];
+    half.copy_from_slice(&bytes[8..]);
+    // Below 1,000,000: fits.
+    u32::try_from(u64::from_le_bytes(half) % 1_000_000).unwrap_or(0)
+}
+
+fn sample_rand_of(trace_id: TraceId) -> f64 {
+    f64::from(sample_rand_micros(trace_id)) / 1_000_000.0
+}
+
+/// `0.xxxxxx` for a number of millionths below one million (what `format_sample_rand` writes
+/// for it, without the float round trip).
+fn format_micros(micros: u32) -> String {
+    let mut out = String::with_capacity(8);
+    push_micros(&mut out, micros);
+    out
+}
+
+fn push_micros(out: &mut String, micros: u32) {
+    out.push_str("0.");
+    let mut digits = [b'0'; 6];
+    let mut rest = micros % 1_000_000;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+        rest /= 10;
+    }
+    out.push_str(std::str::from_utf8(&digits).unwrap_or("000000"));
 }
 
 /// The `baggage` of traces that start here, pre-encoded once per client: all of it but the
@@ -158,6 +211,7 @@ impl HeadBaggage {
 
     fn write(&self, trace_id: TraceId, sampled: Option<bool>) -> String {
         const TRACE_ID: &str = "sentry-trace_id=";
+        const SAMPLE_RAND: &str = ",sentry-sample_rand=";
         let decision = match sampled {
             Some(true) => ",sentry-sampled=true",
             Some(false) => ",sentry-sampled=false",
@@ -165,11 +219,19 @@ impl HeadBaggage {
         };
         // Exactly as long as needed: a header value made from a string with spare capacity
         // costs a second allocation.
-        let len = TRACE_ID.len() + 32 + self.keys.len() + decision.len() + self.app.len();
+        let len = TRACE_ID.len()
+            + 32
+            + self.keys.len()
+            + SAMPLE_RAND.len()
+            + 8
+            + decision.len()
+            + self.app.len();
         let mut out = String::with_capacity(len);
         out.push_str(TRACE_ID);
         trace_id.push_hex(&mut out);
         out.push_str(&self.keys);
+        out.push_str(SAMPLE_RAND);
+        push_micros(&mut out, sample_rand_micros(trace_id));
         out.push_str(decision);
         out.push_str(&self.app);
         debug_assert_eq!(out.len(), out.capacity());
@@ -217,6 +279,44 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_trace_has_one_random_number_wherever_it_is_read() {
+        let client = crate::test::client_with(&TestTransport::new(), ClientOptions::default());
+        for _ in 0..100 {
+            let ctx = PropagationContext::new();
+            let rand = ctx.sample_rand();
+            assert!((0.0..1.0).contains(&rand));
+            // The DSC (and so baggage and envelope headers) carry the same number.
+            let dsc = ctx.dynamic_sampling_context(&client);
+            assert_eq!(dsc.sample_rand(), Some(rand));
+            assert_eq!(
+                dsc.sample_rand.as_deref(),
+                Some(crumbtrail_protocol::format_sample_rand(rand).as_str())
+            );
+        }
+        // A caller's number wins; without one, a caller's decision is kept consistent.
+        let mut continued = PropagationContext::new();
+        let mut theirs = DynamicSamplingContext::new();
+        theirs.set("sample_rand", "0.123456");
+        continued.dsc = Some(Box::new(theirs));
+        assert_eq!(continued.sample_rand(), 0.123456);
+        for (sampled, rate) in [
+            ("true", "0.25"),
+            ("false", "0.25"),
+            ("true", "1"),
+            ("false", "0"),
+        ] {
+            let mut ctx = PropagationContext::new();
+            let mut theirs = DynamicSamplingContext::new();
+            theirs.set("sampled", sampled);
+            theirs.set("sample_rate", rate);
+            ctx.dsc = Some(Box::new(theirs));
+            let rand = ctx.sample_rand();
+            let rate: f64 = rate.parse().unwrap();
+            assert_eq!(rand < rate, sampled == "true", "{sampled} {rate} {rand}");
         }
     }
 
