@@ -32,7 +32,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use crumbtrail::ClientOptions;
 use crumbtrail_devserver::{DevServer, DevServerConfig, render_event};
-use crumbtrail_protocol::Event;
+use crumbtrail_protocol::{Event, ItemType, SessionAggregates, Transaction};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -119,6 +119,22 @@ pub struct Summary {
     pub events: Vec<Event>,
     /// Those events rendered as printed, one block each ([`render_event`]).
     pub report: String,
+    /// The transactions the in-process devserver received: one per request of either service,
+    /// the orders' with an `http.client` span per call to payments.
+    pub transactions: Vec<Transaction>,
+    /// The release-health session counts it received (one session per request).
+    pub sessions: SessionCounts,
+}
+
+/// Release-health sessions, summed over every bucket received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionCounts {
+    /// Requests that ended without an error.
+    pub exited: u64,
+    /// Requests in which an error was captured.
+    pub errored: u64,
+    /// Requests that panicked.
+    pub crashed: u64,
 }
 
 /// Why payments did not charge an order.
@@ -371,6 +387,8 @@ pub async fn run(config: Config) -> Result<Summary, BoxError> {
         dsn,
         release: Some("axum-service@0.1.0".into()),
         environment: Some("development".into()),
+        // Every request a transaction (a real service would sample a fraction).
+        traces_sample_rate: Some(1.0),
         ..Default::default()
     })?;
     crumbtrail::configure_global_scope(|scope| scope.set_tag("service", "axum-service"));
@@ -455,6 +473,8 @@ pub async fn run(config: Config) -> Result<Summary, BoxError> {
 
     let mut events = Vec::new();
     let mut report = String::new();
+    let mut transactions = Vec::new();
+    let mut sessions = SessionCounts::default();
     if let Some(server) = devserver {
         let mut received = server.events();
         received.sort_by_key(|r| r.event.timestamp);
@@ -466,6 +486,17 @@ pub async fn run(config: Config) -> Result<Summary, BoxError> {
         println!(
             "the devserver received {} events:\n\n{report}",
             events.len()
+        );
+        transactions = server.transactions().into_iter().map(|(_, t)| t).collect();
+        transactions.sort_by_key(|t| t.start_timestamp);
+        println!("and {} transactions:", transactions.len());
+        for tx in &transactions {
+            println!("{}", render_transaction(tx));
+        }
+        sessions = session_counts(&server);
+        println!(
+            "\nand release health: {} requests exited, {} errored, {} crashed\n",
+            sessions.exited, sessions.errored, sessions.crashed
         );
         server.shutdown().await;
     }
@@ -479,5 +510,52 @@ pub async fn run(config: Config) -> Result<Summary, BoxError> {
         delivered,
         events,
         report,
+        transactions,
+        sessions,
     })
+}
+
+/// One line per transaction (name, status, duration), and one per child span under it.
+fn render_transaction(tx: &Transaction) -> String {
+    let status = |s: Option<&crumbtrail_protocol::SpanStatus>| {
+        s.map_or_else(|| "-".to_owned(), |s| s.to_string())
+    };
+    let millis = (tx.timestamp - tx.start_timestamp).as_seconds_f64() * 1000.0;
+    let trace = tx.trace_context();
+    let mut out = format!(
+        "  {:<22} {:<16} {:>7.1} ms  trace {}",
+        tx.transaction.as_deref().unwrap_or("?"),
+        status(trace.and_then(|t| t.status.as_ref())),
+        millis,
+        trace.map_or_else(String::new, |t| t.trace_id.to_string()),
+    );
+    for span in &tx.spans {
+        out.push_str(&format!(
+            "\n    └ {} {} ({})",
+            span.op.as_deref().unwrap_or("?"),
+            span.description.as_deref().unwrap_or(""),
+            status(span.status.as_ref()),
+        ));
+    }
+    out
+}
+
+/// The session counts the devserver received, summed over every `sessions` item.
+fn session_counts(server: &DevServer) -> SessionCounts {
+    let mut counts = SessionCounts::default();
+    for received in server.envelopes() {
+        for item in &received.envelope.items {
+            if item.ty() != &ItemType::Sessions {
+                continue;
+            }
+            if let Ok(aggregates) = item.decode_json::<SessionAggregates>() {
+                for bucket in aggregates.aggregates {
+                    counts.exited += bucket.exited;
+                    counts.errored += bucket.errored;
+                    counts.crashed += bucket.crashed;
+                }
+            }
+        }
+    }
+    counts
 }

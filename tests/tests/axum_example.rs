@@ -5,7 +5,9 @@
 //! It proves the whole example works end to end: its own requests get the statuses they should,
 //! the declined order's event reaches the devserver with exactly its own trail (its log line and
 //! its outgoing http call, nothing of the other orders), the tower layer reports the 502, and the
-//! graceful shutdown waits for the background tasks and delivers everything. (One test in this
+//! graceful shutdown waits for the background tasks and delivers everything; every request is a
+//! transaction, the orders' calls to payments are spans payments continues under, and each
+//! request is a release-health session. (One test in this
 //! file: `run` installs the process-wide tracing subscriber and client.)
 
 use std::time::Duration;
@@ -118,4 +120,36 @@ async fn the_selftest_reports_the_declined_order_with_its_trail_and_shuts_down_c
             summary.report
         );
     }
+
+    // Every request of either service is a transaction; each call to payments is an
+    // `http.client` span of the order's transaction, and payments continues the trace under it.
+    let named = |name: &str| {
+        summary
+            .transactions
+            .iter()
+            .filter(|t| t.transaction.as_deref() == Some(name))
+            .collect::<Vec<_>>()
+    };
+    let (orders, charges) = (named("GET /orders/{id}"), named("GET /charge/{id}"));
+    assert_eq!((orders.len(), charges.len()), (4, 3));
+    assert_eq!(named("GET /healthz").len(), 1);
+    for charge in &charges {
+        let trace = charge.trace_context().expect("trace context");
+        let caller = orders
+            .iter()
+            .flat_map(|o| o.spans.iter())
+            .find(|s| Some(s.span_id) == trace.parent_span_id)
+            .expect("a payments transaction sits under an orders http.client span");
+        assert_eq!(caller.op.as_deref(), Some("http.client"));
+        assert_eq!(caller.trace_id, trace.trace_id);
+    }
+    // Release health: one session per request; order 13 errored (its events), nothing crashed.
+    assert_eq!(
+        summary.sessions,
+        crumbtrail_examples::axum_service::SessionCounts {
+            exited: 7,
+            errored: 1,
+            crashed: 0
+        }
+    );
 }
