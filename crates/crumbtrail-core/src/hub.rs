@@ -35,12 +35,8 @@ impl Hub {
         let mut isolation = Scope::default();
         isolation.set_propagation_context(PropagationContext::new());
         Hub {
-            client,
-            cached_global: None,
             isolation,
-            current: None,
-            session: None,
-            transaction: Default::default(),
+            ..Hub::bound(client)
         }
     }
 

@@ -178,15 +178,18 @@ mod tests {
 
     const SAMPLE: &str = r#"Backtrace [{ fn: "std::backtrace::Backtrace::force_capture", file: "/rustc/x/library/std/src/backtrace.rs", line: 310 }, { fn: "crumbtrail_core::capture::capture_with" }, { fn: "std::thread::local::LocalKey<T>::with" }, { fn: "crumbtrail_core::hub::with_hub" }, { fn: "shop::cart::load::h0123456789abcdef", file: "./src/cart.rs", line: 42 }, { fn: "shop::main::{{closure}}", file: "./src/main.rs", line: 7 }, { fn: "tokio::runtime::park::run", file: "/x/tokio/src/runtime/park.rs", line: 281 }]"#;
 
+    fn functions(frames: &[Frame]) -> Vec<&str> {
+        frames
+            .iter()
+            .map(|f| f.function.as_deref().unwrap())
+            .collect()
+    }
+
     #[test]
     fn parses_frames_outermost_first_without_sdk_frames() {
         let frames = parse(SAMPLE, &ClientOptions::default());
-        let functions: Vec<_> = frames
-            .iter()
-            .map(|f| f.function.as_deref().unwrap())
-            .collect();
         assert_eq!(
-            functions,
+            functions(&frames),
             [
                 "tokio::runtime::park::run",
                 "shop::main::{{closure}}",
@@ -218,12 +221,8 @@ mod tests {
     #[test]
     fn sdk_frames_are_cut_when_inlined_frames_have_short_names() {
         let frames = parse(LINE_TABLES_ONLY, &ClientOptions::default());
-        let functions: Vec<_> = frames
-            .iter()
-            .map(|f| f.function.as_deref().unwrap())
-            .collect();
         assert_eq!(
-            functions,
+            functions(&frames),
             ["load_inner", "shop::cart::load", "{closure#0}<shop::Cart>"]
         );
         // Known by path: the user's own inlined frame is the app's, tokio's is not.
