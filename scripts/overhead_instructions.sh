@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
 cargo build -q --release -p crumbtrail-examples --example overhead_server
 BIN=$PWD/target/release/examples/overhead_server
-OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+OUT=${KEEP_DIR:-$(mktemp -d)}
+[ -n "${KEEP_DIR:-}" ] || trap 'rm -rf "$OUT"' EXIT
 measure() { # mode port
   valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$1.%p" "$BIN" "$1" "$2" \
     >/dev/null 2>"$OUT/valgrind.$1.log" & local pid=$!

@@ -65,7 +65,7 @@ pub(crate) fn assemble(
         )
         .collect();
     for processor in processors {
-        match catch_unwind(AssertUnwindSafe(|| processor(event.clone()))) {
+        match catch_unwind(AssertUnwindSafe(|| processor.process(event.clone()))) {
             Ok(Some(e)) => event = e,
             Ok(None) => return drop_as(DiscardReason::EventProcessor),
             Err(_) => {
@@ -144,7 +144,7 @@ fn apply_scopes(event: &mut Event, layers: &[&Scope], ctx: &ClientCtx) {
         );
     }
     if event.contexts.trace().is_none() {
-        if let Some(p) = layers.iter().rev().find_map(|l| l.propagation.as_deref()) {
+        if let Some(p) = layers.iter().rev().find_map(|l| l.propagation.as_ref()) {
             event.contexts.insert("trace", p.trace_context());
         }
     }
@@ -208,7 +208,7 @@ fn is_ignored(event: &Event, ignore: &[String]) -> bool {
 /// The `trace` envelope header: a continued trace's frozen context, else one built from the
 /// scope's trace and the options.
 fn dsc_for(event: &Event, layers: &[&Scope], ctx: &ClientCtx) -> Option<DynamicSamplingContext> {
-    let propagation = layers.iter().rev().find_map(|l| l.propagation.as_deref());
+    let propagation = layers.iter().rev().find_map(|l| l.propagation.as_ref());
     if let Some(dsc) = propagation.and_then(|p| p.dsc.as_deref().cloned()) {
         return Some(dsc);
     }

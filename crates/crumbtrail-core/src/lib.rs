@@ -73,7 +73,10 @@ pub use performance::{
     start_transaction_with_source,
 };
 pub use pii::{DEFAULT_DENYLIST, EventScrubber, FILTERED, PII_DENYLIST};
-pub use scope::{Attachment, CrumbProcessor, EventProcessor, PropagationContext, Scope};
+pub use scope::{
+    Attachment, BAGGAGE_INLINE, CrumbProcessor, EventProcessor, ProcessEvent, PropagationContext,
+    Scope,
+};
 pub use session::{RequestSession, start_request_session};
 pub use spotlight::{DEFAULT_SPOTLIGHT_URL, Spotlight};
 pub use transport::{

@@ -42,7 +42,7 @@ fn known_trace(dsc: Option<DynamicSamplingContext>) {
     ctx.trace_id = TRACE.parse().unwrap();
     ctx.span_id = SPAN.parse().unwrap();
     ctx.sampled = Some(true);
-    ctx.dsc = dsc.map(Box::new);
+    ctx.dsc = dsc.map(std::sync::Arc::new);
     configure_scope(|scope| scope.set_propagation_context(ctx));
 }
 

@@ -64,14 +64,29 @@ fn hex_val(kind: &'static str, b: u8) -> Result<u8, IdError> {
     }
 }
 
+/// Each byte's two lowercase hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [DIGITS[i >> 4], DIGITS[i & 0x0f]];
+        i += 1;
+    }
+    table
+};
+
+/// `bytes` as lowercase hex into `out` (twice as long).
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*b)]);
+    }
+}
+
 /// Up to 16 bytes as lowercase hex, on the stack.
 fn hex(bytes: &[u8]) -> ([u8; 32], usize) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut buf = [0u8; 32];
-    for (pair, b) in buf.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 0x0f)];
-    }
+    hex_into(bytes, &mut buf);
     (buf, bytes.len().min(16) * 2)
 }
 
@@ -83,10 +98,11 @@ fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
 
 /// Appends `bytes` as lowercase hex: what `Display` writes, without the formatting machinery
 /// (headers are written for every outgoing request).
-fn push_hex(out: &mut String, bytes: &[u8]) {
+fn push_hex(out: &mut impl fmt::Write, bytes: &[u8]) {
     let (buf, len) = hex(bytes);
-    // Only ASCII hex digits were written: the check passes, word by word.
-    out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
+    // Only ASCII hex digits were written: the check passes, word by word. Writing to a
+    // `String` or a `HeaderBytes` cannot fail.
+    let _ = out.write_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
 }
 
 /// Serde visitor shared by the three id types: accepts a string and parses it with `FromStr`.
@@ -210,7 +226,8 @@ id_serde!(EventId, "an event id (32 hex characters)");
 pub struct TraceId([u8; 16]);
 
 impl TraceId {
-    /// Appends the id's 32 hex characters to `out`, as `Display` writes them.
+    /// Appends the id's 32 hex characters to `out` (a `String`, a
+    /// [`HeaderBytes`](crate::HeaderBytes)), as `Display` writes them.
     ///
     /// ```
     /// use crumbtrail_protocol::TraceId;
@@ -219,8 +236,21 @@ impl TraceId {
     /// id.push_hex(&mut out);
     /// assert_eq!(out, "trace=4c79f60c11214eb38604f4ae0781bfb2");
     /// ```
-    pub fn push_hex(&self, out: &mut String) {
+    pub fn push_hex(&self, out: &mut impl fmt::Write) {
         push_hex(out, &self.0);
+    }
+
+    /// The id's 32 hex characters, as `Display` writes them.
+    ///
+    /// ```
+    /// use crumbtrail_protocol::TraceId;
+    /// let id: TraceId = "4c79f60c11214eb38604f4ae0781bfb2".parse().unwrap();
+    /// assert_eq!(&id.to_hex(), b"4c79f60c11214eb38604f4ae0781bfb2");
+    /// ```
+    pub fn to_hex(&self) -> [u8; 32] {
+        let mut out = [0; 32];
+        hex_into(&self.0, &mut out);
+        out
     }
 
     /// A new random trace id.
@@ -272,8 +302,15 @@ pub struct SpanId([u8; 8]);
 
 impl SpanId {
     /// Appends the id's 16 hex characters to `out`, as `Display` writes them.
-    pub fn push_hex(&self, out: &mut String) {
+    pub fn push_hex(&self, out: &mut impl fmt::Write) {
         push_hex(out, &self.0);
+    }
+
+    /// The id's 16 hex characters, as `Display` writes them.
+    pub fn to_hex(&self) -> [u8; 16] {
+        let mut out = [0; 16];
+        hex_into(&self.0, &mut out);
+        out
     }
 
     /// A new random span id.

@@ -171,12 +171,12 @@ impl Middleware for CrumbtrailMiddleware {
                     span = ClientSpan::start(&req);
                 }
                 if self.propagates_to(req.url(), &client) {
-                    if let Some(mut trace) = OutgoingTrace::current(&client) {
+                    if let Some(mut trace) = OutgoingTrace::current() {
                         // Downstream continues under this request's span, when there is one.
                         if let Some(id) = span.0.span_id() {
-                            trace.span_id = id;
+                            trace.0.span_id = id;
                         }
-                        trace.apply(req.headers_mut(), self.traceparent);
+                        trace.apply(req.headers_mut(), self.traceparent, &client);
                     }
                 }
                 (self.breadcrumbs && options.enable_breadcrumbs).then(|| {

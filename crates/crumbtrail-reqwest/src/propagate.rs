@@ -1,11 +1,11 @@
 //! Outgoing trace headers: `sentry-trace`, `baggage` and, when asked for, `traceparent`
 //! (PROTOCOL.md §9.3, §9.5).
 
-use crumbtrail_core::Client;
 use crumbtrail_core::protocol::{
-    BAGGAGE_HEADER, DynamicSamplingContext, SENTRY_TRACE_HEADER, SentryTrace, SpanId,
-    TRACEPARENT_HEADER, TraceId, TraceParent, merge_baggage,
+    BAGGAGE_HEADER, DynamicSamplingContext, HeaderBytes, SENTRY_TRACE_HEADER, SentryTrace,
+    TRACEPARENT_HEADER, TraceParent, merge_baggage,
 };
+use crumbtrail_core::{Client, PropagationContext};
 use reqwest::header::{Entry, HeaderMap, HeaderName, HeaderValue};
 
 const SENTRY_TRACE: HeaderName = HeaderName::from_static(SENTRY_TRACE_HEADER);
@@ -14,35 +14,32 @@ const TRACEPARENT: HeaderName = HeaderName::from_static(TRACEPARENT_HEADER);
 
 /// What an outgoing request carries of the current unit of work's trace.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct OutgoingTrace {
-    pub(crate) trace_id: TraceId,
-    pub(crate) span_id: SpanId,
-    pub(crate) sampled: Option<bool>,
-    /// The `sentry-*` baggage entries (empty when there are none to pass on).
-    pub(crate) baggage: String,
+pub(crate) struct OutgoingTrace(pub(crate) PropagationContext);
+
+/// A header value in one allocation that clones by reference count (reqwest copies a
+/// request's headers to follow redirects): a `String` would cost a second allocation when
+/// `Bytes` promotes it on that copy.
+fn header_value<const N: usize>(bytes: HeaderBytes<N>) -> Option<HeaderValue> {
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(bytes)).ok()
 }
 
 impl OutgoingTrace {
-    /// The trace of the current scope, with its frozen DSC if it came in from elsewhere, else a
-    /// DSC built from the trace id, the DSN and the client's release and environment (as the
-    /// `trace` envelope header is). `None` when the scope has no trace.
-    pub(crate) fn current(client: &Client) -> Option<OutgoingTrace> {
-        let p = crumbtrail_core::propagation_context()?;
-        Some(OutgoingTrace {
-            trace_id: p.trace_id,
-            span_id: p.span_id,
-            sampled: p.sampled,
-            baggage: p.baggage(client),
-        })
+    /// The trace of the current scope. `None` when the scope has no trace.
+    pub(crate) fn current() -> Option<OutgoingTrace> {
+        crumbtrail_core::propagation_context().map(OutgoingTrace)
     }
 
     /// Sets `sentry-trace` (and `traceparent` when `traceparent` is true), replacing any the
     /// request had, and merges the Sentry entries into its `baggage`, keeping third-party
     /// members and replacing `sentry-*` ones. Several `baggage` headers become one.
-    pub(crate) fn apply(self, headers: &mut HeaderMap, traceparent: bool) {
-        let sentry_trace = SentryTrace::new(self.trace_id, self.span_id, self.sampled);
-        // Moved into the header without a copy.
-        if let Ok(value) = HeaderValue::try_from(sentry_trace.to_header_value()) {
+    ///
+    /// The entries are the trace's frozen DSC if it came in from elsewhere (or a transaction
+    /// froze it), else those of a trace that starts here: the trace id, the DSN and the
+    /// client's release and environment (as the `trace` envelope header has them).
+    pub(crate) fn apply(self, headers: &mut HeaderMap, traceparent: bool, client: &Client) {
+        let p = &self.0;
+        let sentry_trace = SentryTrace::new(p.trace_id, p.span_id, p.sampled);
+        if let Some(value) = header_value(sentry_trace.to_header_bytes()) {
             headers.insert(SENTRY_TRACE, value);
         }
         if traceparent {
@@ -51,10 +48,11 @@ impl OutgoingTrace {
                 headers.insert(TRACEPARENT, value);
             }
         }
+        let baggage = p.baggage_header(client);
         if let Entry::Vacant(slot) = headers.entry(BAGGAGE) {
             // Nothing to merge with: the Sentry entries alone, or no header when there are none.
-            if !self.baggage.is_empty() {
-                if let Ok(value) = HeaderValue::try_from(self.baggage) {
+            if !baggage.is_empty() {
+                if let Some(value) = header_value(baggage) {
                     slot.insert(value);
                 }
             }
@@ -66,7 +64,7 @@ impl OutgoingTrace {
             .filter_map(|v| v.to_str().ok())
             .collect();
         let existing = (!existing.is_empty()).then(|| existing.join(","));
-        let ours = DynamicSamplingContext::from_baggage(&self.baggage);
+        let ours = DynamicSamplingContext::from_baggage(baggage.as_str());
         match merge_baggage(existing.as_deref(), &ours) {
             Some(merged) => {
                 // Percent-encoded entries and already-valid third-party ones always form a
@@ -91,12 +89,16 @@ mod tests {
     const SPAN: &str = "a1b2c3d4e5f60718";
 
     fn trace(sampled: Option<bool>, dsc: DynamicSamplingContext) -> OutgoingTrace {
-        OutgoingTrace {
-            trace_id: TRACE.parse().unwrap(),
-            span_id: SPAN.parse().unwrap(),
-            sampled,
-            baggage: dsc.to_baggage(),
-        }
+        let mut ctx = PropagationContext::new();
+        ctx.trace_id = TRACE.parse().unwrap();
+        ctx.span_id = SPAN.parse().unwrap();
+        ctx.sampled = sampled;
+        ctx.dsc = Some(std::sync::Arc::new(dsc));
+        OutgoingTrace(ctx)
+    }
+
+    fn client() -> Client {
+        Client::new(crumbtrail_core::ClientOptions::default()).unwrap()
     }
 
     fn dsc(entries: &[(&str, &str)]) -> DynamicSamplingContext {
@@ -119,7 +121,7 @@ mod tests {
             (Some(false), format!("{TRACE}-{SPAN}-0")),
         ] {
             let mut headers = HeaderMap::new();
-            trace(sampled, dsc(&[("trace_id", TRACE)])).apply(&mut headers, false);
+            trace(sampled, dsc(&[("trace_id", TRACE)])).apply(&mut headers, false, &client());
             assert_eq!(header(&headers, "sentry-trace"), Some(want.as_str()));
             assert_eq!(header(&headers, "traceparent"), None);
         }
@@ -128,13 +130,13 @@ mod tests {
     #[test]
     fn traceparent_only_when_asked_for() {
         let mut headers = HeaderMap::new();
-        trace(Some(true), DynamicSamplingContext::new()).apply(&mut headers, true);
+        trace(Some(true), DynamicSamplingContext::new()).apply(&mut headers, true, &client());
         assert_eq!(
             header(&headers, "traceparent"),
             Some(format!("00-{TRACE}-{SPAN}-01").as_str())
         );
         let mut headers = HeaderMap::new();
-        trace(None, DynamicSamplingContext::new()).apply(&mut headers, true);
+        trace(None, DynamicSamplingContext::new()).apply(&mut headers, true, &client());
         assert_eq!(
             header(&headers, "traceparent"),
             Some(format!("00-{TRACE}-{SPAN}-00").as_str())
@@ -146,7 +148,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("sentry-trace", HeaderValue::from_static("stale"));
         headers.insert("traceparent", HeaderValue::from_static("stale"));
-        trace(None, DynamicSamplingContext::new()).apply(&mut headers, true);
+        trace(None, DynamicSamplingContext::new()).apply(&mut headers, true, &client());
         assert_eq!(headers.get_all("sentry-trace").iter().count(), 1);
         assert_ne!(header(&headers, "sentry-trace"), Some("stale"));
         assert_ne!(header(&headers, "traceparent"), Some("stale"));
@@ -165,7 +167,7 @@ mod tests {
             ("public_key", "pk"),
             ("release", "shop@2"),
         ]);
-        trace(None, ours).apply(&mut headers, false);
+        trace(None, ours).apply(&mut headers, false, &client());
         let values: Vec<_> = headers.get_all("baggage").iter().collect();
         assert_eq!(values.len(), 1, "several baggage headers become one");
         assert_eq!(
@@ -179,7 +181,7 @@ mod tests {
     #[test]
     fn baggage_is_left_out_when_there_is_nothing_to_send() {
         let mut headers = HeaderMap::new();
-        trace(None, DynamicSamplingContext::new()).apply(&mut headers, false);
+        trace(None, DynamicSamplingContext::new()).apply(&mut headers, false, &client());
         assert!(headers.get("baggage").is_none());
         // An empty frozen DSC (a continued trace without sentry entries) strips stale ones.
         let mut headers = HeaderMap::new();
@@ -187,7 +189,7 @@ mod tests {
             "baggage",
             HeaderValue::from_static("sentry-release=x,vendor=1"),
         );
-        trace(None, DynamicSamplingContext::new()).apply(&mut headers, false);
+        trace(None, DynamicSamplingContext::new()).apply(&mut headers, false, &client());
         assert_eq!(header(&headers, "baggage"), Some("vendor=1"));
     }
 
@@ -195,9 +197,9 @@ mod tests {
     fn the_headers_are_what_the_protocol_types_format() {
         for sampled in [None, Some(true), Some(false)] {
             let t = trace(sampled, DynamicSamplingContext::new());
-            let want = SentryTrace::new(t.trace_id, t.span_id, sampled).to_string();
+            let want = SentryTrace::new(t.0.trace_id, t.0.span_id, sampled).to_string();
             let mut headers = HeaderMap::new();
-            t.apply(&mut headers, false);
+            t.apply(&mut headers, false, &client());
             assert_eq!(header(&headers, "sentry-trace"), Some(want.as_str()));
         }
         let mut other = dsc(&[("trace_id", TRACE), ("environment", "prod-2.x_~")]);
@@ -223,7 +225,7 @@ mod tests {
             let want = Some(dsc.to_baggage()).filter(|b| !b.is_empty());
             // Alone, and merged into a request's own baggage.
             let mut headers = HeaderMap::new();
-            trace(None, dsc.clone()).apply(&mut headers, false);
+            trace(None, dsc.clone()).apply(&mut headers, false, &client());
             assert_eq!(
                 header(&headers, "baggage").map(str::to_owned),
                 want,
@@ -231,7 +233,7 @@ mod tests {
             );
             let mut headers = HeaderMap::new();
             headers.insert("baggage", HeaderValue::from_static("vendor=1"));
-            trace(None, dsc.clone()).apply(&mut headers, false);
+            trace(None, dsc.clone()).apply(&mut headers, false, &client());
             let merged = match &want {
                 Some(ours) => format!("vendor=1,{ours}"),
                 None => "vendor=1".to_owned(),

@@ -639,7 +639,7 @@ async fn a_continued_trace_passes_its_frozen_context_on() {
         span_id: "a1b2c3d4e5f60718".parse().expect("span id"),
         parent_span_id: Some("1122334455667788".parse().expect("span id")),
         sampled: Some(true),
-        dsc: Some(Box::new(dsc.clone())),
+        dsc: Some(std::sync::Arc::new(dsc.clone())),
     };
     let ctx = incoming.clone();
     let event = event_after(&server, &client, async move {

@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use crumbtrail_core::protocol::{Event, Request as RequestInterface, TransactionSource};
-use crumbtrail_core::{Client, PropagationContext, Scope};
+use crumbtrail_core::{Client, ProcessEvent, PropagationContext, Scope};
 use http::{HeaderMap, Method, Request, Uri};
 
 use crate::trace::continue_trace;
@@ -177,6 +177,13 @@ impl Snapshot {
     }
 }
 
+impl ProcessEvent for Snapshot {
+    fn process(&self, mut event: Event) -> Option<Event> {
+        self.fill(&mut event);
+        Some(event)
+    }
+}
+
 /// Everything the layer knows about a request it reports on.
 #[derive(Debug)]
 pub(crate) struct RequestCtx {
@@ -274,11 +281,8 @@ impl ScopeSetup {
         if let Some(ctx) = self.propagation {
             scope.set_propagation_context(ctx);
         }
-        let request = self.request;
-        scope.add_event_processor(move |mut event| {
-            request.fill(&mut event);
-            Some(event)
-        });
+        // The snapshot is the processor: no allocation of its own.
+        scope.add_shared_event_processor(self.request);
     }
 }
 

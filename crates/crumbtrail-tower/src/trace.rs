@@ -3,6 +3,7 @@
 //! propagation context.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crumbtrail_core::PropagationContext;
 use crumbtrail_core::protocol::{
@@ -67,8 +68,8 @@ pub(crate) fn continue_trace(
 fn frozen_dsc(
     dsc: DynamicSamplingContext,
     from_sentry_trace: bool,
-) -> Option<Box<DynamicSamplingContext>> {
-    (from_sentry_trace || !dsc.is_empty()).then(|| Box::new(dsc))
+) -> Option<Arc<DynamicSamplingContext>> {
+    (from_sentry_trace || !dsc.is_empty()).then(|| Arc::new(dsc))
 }
 
 /// Every value of a header, joined with `,` (`None` when absent or not visible ASCII); a

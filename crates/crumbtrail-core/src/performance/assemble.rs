@@ -91,7 +91,7 @@ pub(crate) fn assemble_transaction(
     let frozen = layers
         .iter()
         .rev()
-        .find_map(|l| l.propagation.as_deref())
+        .find_map(|l| l.propagation.as_ref())
         .and_then(|p| p.dsc.as_deref().cloned());
     envelope.headers.trace = frozen.or_else(|| {
         let trace_id = tx.trace_context()?.trace_id;

@@ -130,7 +130,7 @@ pub fn start_transaction_with_source(
                 if source != TransactionSource::Url {
                     dsc.transaction = Some(name.clone());
                 }
-                decided.dsc = Some(Box::new(dsc));
+                decided.dsc = Some(Arc::new(dsc));
             }
             set_propagation(hub, decided);
         }

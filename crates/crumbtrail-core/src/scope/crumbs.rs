@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crumbtrail_protocol::Breadcrumb;
+use smallvec::SmallVec;
 
 /// A processor that runs on a crumb only when an event actually carries it.
 pub type CrumbProcessor = Arc<dyn Fn(&mut Breadcrumb) + Send + Sync>;
@@ -41,8 +42,10 @@ impl CrumbEntry {
 }
 
 /// A run of crumbs recorded by one list, oldest first, linked to the older runs it shares.
+/// The smallest chunks hold their crumbs inline: the first crumb a request or a task records
+/// costs one allocation, not two.
 struct Chunk {
-    entries: Vec<CrumbEntry>,
+    entries: SmallVec<[CrumbEntry; MIN_CHUNK]>,
     /// The sum of the entries' estimated sizes.
     bytes: usize,
     prev: Option<Arc<Chunk>>,
@@ -108,15 +111,17 @@ impl CrumbList {
             // Shared with a clone, or no chunk yet: start small.
             None => MIN_CHUNK,
         };
-        let mut entries = Vec::with_capacity(capacity.min(max.max(1)));
-        let bytes = entry.size;
-        entries.push(entry);
-        let prev = self.head.take();
-        self.head = Some(Arc::new(Chunk {
-            entries,
-            bytes,
-            prev,
-        }));
+        // Made empty and filled in place: a chunk is large (its first crumbs are inline).
+        let mut chunk = Arc::new(Chunk {
+            entries: SmallVec::new(),
+            bytes: entry.size,
+            prev: self.head.take(),
+        });
+        if let Some(chunk) = Arc::get_mut(&mut chunk) {
+            chunk.entries.reserve_exact(capacity.min(max.max(1)));
+            chunk.entries.push(entry);
+        }
+        self.head = Some(chunk);
         self.len += 1;
         self.trim(max, max_bytes);
     }
@@ -153,7 +158,8 @@ impl CrumbList {
     /// Replaces the chain with one unshared chunk holding the crumbs a read would return.
     #[cold]
     fn rebuild(&mut self, max: usize, max_bytes: usize) {
-        let mut entries: Vec<CrumbEntry> = self.newest(max, max_bytes).cloned().collect();
+        let mut entries: SmallVec<[CrumbEntry; MIN_CHUNK]> =
+            self.newest(max, max_bytes).cloned().collect();
         entries.reverse();
         let bytes = entries.iter().map(|e| e.size).sum();
         self.len = entries.len();

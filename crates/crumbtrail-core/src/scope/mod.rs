@@ -19,12 +19,40 @@ use serde_json::{Map, Value};
 
 pub use crumbs::CrumbProcessor;
 pub(crate) use crumbs::{CrumbEntry, CrumbList, estimate_size};
-pub use propagation::PropagationContext;
+pub use propagation::{BAGGAGE_INLINE, PropagationContext};
 pub(crate) use propagation::{HeadBaggage, head_dsc};
 
-/// A function that may change or drop an event (`None` drops it, counted as
+/// A processor that may change or drop an event (`None` drops it, counted as
 /// `event_processor`).
-pub type EventProcessor = Arc<dyn Fn(Event) -> Option<Event> + Send + Sync>;
+pub type EventProcessor = Arc<dyn ProcessEvent>;
+
+/// What an event processor does: any `Fn(Event) -> Option<Event>` closure is one. An
+/// integration that already keeps its data behind an `Arc` can implement it on that data and
+/// add the same `Arc` with [`Scope::add_shared_event_processor`], saving an allocation.
+///
+/// ```
+/// use std::sync::Arc;
+/// use crumbtrail_core::{Event, ProcessEvent, Scope};
+/// struct Region(&'static str);
+/// impl ProcessEvent for Region {
+///     fn process(&self, mut event: Event) -> Option<Event> {
+///         event.tags.insert("region".into(), self.0.into());
+///         Some(event)
+///     }
+/// }
+/// let mut scope = Scope::default();
+/// scope.add_shared_event_processor(Arc::new(Region("eu")));
+/// ```
+pub trait ProcessEvent: Send + Sync + 'static {
+    /// The event to send, changed or not; `None` drops it.
+    fn process(&self, event: Event) -> Option<Event>;
+}
+
+impl<F: Fn(Event) -> Option<Event> + Send + Sync + 'static> ProcessEvent for F {
+    fn process(&self, event: Event) -> Option<Event> {
+        self(event)
+    }
+}
 
 /// A file sent along with events captured in the scope.
 ///
@@ -85,10 +113,11 @@ pub struct Scope {
     pub(crate) extra: Option<Arc<Map<String, Value>>>,
     pub(crate) contexts: Option<Arc<BTreeMap<String, Context>>>,
     pub(crate) attachments: Option<Arc<Vec<Attachment>>>,
-    pub(crate) event_processors: Option<Arc<Processors>>,
-    pub(crate) error_processors: Option<Arc<Processors>>,
+    pub(crate) event_processors: Option<Processors>,
+    pub(crate) error_processors: Option<Processors>,
     pub(crate) crumbs: CrumbList,
-    pub(crate) propagation: Option<Arc<PropagationContext>>,
+    /// Inline: a unit of work's scope is allocated anyway, and its trace with it.
+    pub(crate) propagation: Option<PropagationContext>,
 }
 
 /// Changes the part behind `slot`: built fresh if absent (no reference-count traffic on
@@ -104,31 +133,31 @@ fn edit<T: Default + Clone>(slot: &mut Option<Arc<T>>, f: impl FnOnce(&mut T)) {
     }
 }
 
-/// A scope's processors, the first one inline: a scope's first processor (a web integration
-/// adds one per request) costs one allocation besides the closure's, and the scope stays
-/// small (its parts are thin pointers; it is copied on every `with_scope`).
+/// A scope's processors. The first is held as is: a web integration adds one per request,
+/// and it costs no allocation beyond its own.
 #[derive(Clone)]
-pub(crate) struct Processors {
-    first: EventProcessor,
-    rest: Vec<EventProcessor>,
+pub(crate) enum Processors {
+    One(EventProcessor),
+    Many(Arc<Vec<EventProcessor>>),
 }
 
 impl Processors {
     /// In the order they were added.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &EventProcessor> {
-        std::iter::once(&self.first).chain(&self.rest)
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, EventProcessor> {
+        match self {
+            Processors::One(first) => std::slice::from_ref(first).iter(),
+            Processors::Many(all) => all.iter(),
+        }
     }
 }
 
-fn append(slot: &mut Option<Arc<Processors>>, processor: EventProcessor) {
+fn append(slot: &mut Option<Processors>, processor: EventProcessor) {
     match slot {
-        Some(list) => Arc::make_mut(list).rest.push(processor),
-        None => {
-            *slot = Some(Arc::new(Processors {
-                first: processor,
-                rest: Vec::new(),
-            }))
+        None => *slot = Some(Processors::One(processor)),
+        Some(Processors::One(first)) => {
+            *slot = Some(Processors::Many(Arc::new(vec![first.clone(), processor])));
         }
+        Some(Processors::Many(all)) => Arc::make_mut(all).push(processor),
     }
 }
 
@@ -234,6 +263,12 @@ impl Scope {
         append(&mut self.event_processors, Arc::new(processor));
     }
 
+    /// [`add_event_processor`](Self::add_event_processor) for a processor already behind an
+    /// `Arc` (see [`ProcessEvent`]).
+    pub fn add_shared_event_processor(&mut self, processor: EventProcessor) {
+        append(&mut self.event_processors, processor);
+    }
+
     /// Adds a processor that runs only on error events (events with an exception), before the
     /// event processors. Returning `None` drops the event.
     pub fn add_error_processor(
@@ -270,12 +305,12 @@ impl Scope {
 
     /// The trace this scope belongs to, if one was set or continued.
     pub fn propagation_context(&self) -> Option<&PropagationContext> {
-        self.propagation.as_deref()
+        self.propagation.as_ref()
     }
 
     /// Sets the trace this scope belongs to (integrations continue incoming traces with it).
     pub fn set_propagation_context(&mut self, ctx: PropagationContext) {
-        self.propagation = Some(Arc::new(ctx));
+        self.propagation = Some(ctx);
     }
 
     /// Resets everything except the trace.

@@ -1,7 +1,15 @@
 //! The trace a scope belongs to (PROTOCOL.md §9.6): every event carries its ids in
 //! `contexts.trace`, even when tracing is off.
 
-use crumbtrail_protocol::{Dsn, DynamicSamplingContext, SpanId, TraceContext, TraceId};
+use std::sync::Arc;
+
+use crumbtrail_protocol::{
+    Dsn, DynamicSamplingContext, HeaderBytes, SpanId, TraceContext, TraceId,
+};
+
+/// How many bytes of `baggage` [`PropagationContext::baggage_header`] writes without
+/// allocating: the Sentry entries of a trace that starts here, with a long release.
+pub const BAGGAGE_INLINE: usize = 360;
 
 /// The ids that tie a scope's telemetry to a trace, and the sampling context to pass on.
 ///
@@ -21,9 +29,9 @@ pub struct PropagationContext {
     /// The incoming sampling decision (`None`: deferred).
     pub sampled: Option<bool>,
     /// The frozen dynamic sampling context: a continued trace's, or the one a transaction
-    /// that made the sampling decision here froze (boxed: contexts are moved and copied with
-    /// every request, and most have none).
-    pub dsc: Option<Box<DynamicSamplingContext>>,
+    /// that made the sampling decision here froze (shared: contexts are copied with every
+    /// request and every fork, and most have none).
+    pub dsc: Option<Arc<DynamicSamplingContext>>,
 }
 
 impl PropagationContext {
@@ -75,13 +83,21 @@ impl PropagationContext {
     /// assert!(ctx.baggage(&client).ends_with(",sentry-release=shop%401.0,sentry-environment=production"));
     /// ```
     pub fn baggage(&self, client: &crate::Client) -> String {
+        self.baggage_header(client).into_string()
+    }
+
+    /// [`baggage`](Self::baggage) written on the stack when it is short enough (it nearly
+    /// always is): an HTTP integration makes a header value of it in one allocation, with
+    /// `bytes::Bytes::from_owner`.
+    pub fn baggage_header(&self, client: &crate::Client) -> HeaderBytes<BAGGAGE_INLINE> {
         match &self.dsc {
-            Some(dsc) => dsc.to_baggage(),
-            None => client
-                .inner
-                .ctx
-                .head_baggage
-                .write(self.trace_id, self.sampled),
+            Some(dsc) => HeaderBytes::from(dsc.to_baggage()),
+            None => {
+                let mut out = HeaderBytes::new();
+                let head = &client.inner.ctx.head_baggage;
+                head.write(self.trace_id, self.sampled, &mut out);
+                out
+            }
         }
     }
 
@@ -161,14 +177,18 @@ fn format_micros(micros: u32) -> String {
 }
 
 fn push_micros(out: &mut String, micros: u32) {
-    out.push_str("0.");
-    let mut digits = [b'0'; 6];
+    out.push_str(std::str::from_utf8(&micros_digits(micros)).unwrap_or("0.000000"));
+}
+
+/// `0.xxxxxx` for a number of millionths below one million.
+fn micros_digits(micros: u32) -> [u8; 8] {
+    let mut digits = *b"0.000000";
     let mut rest = micros % 1_000_000;
-    for d in digits.iter_mut().rev() {
+    for d in digits[2..].iter_mut().rev() {
         *d = b'0' + u8::try_from(rest % 10).unwrap_or(0);
         rest /= 10;
     }
-    out.push_str(std::str::from_utf8(&digits).unwrap_or("000000"));
+    digits
 }
 
 /// The `baggage` of traces that start here, pre-encoded once per client: all of it but the
@@ -209,33 +229,23 @@ impl HeadBaggage {
         }
     }
 
-    fn write(&self, trace_id: TraceId, sampled: Option<bool>) -> String {
-        const TRACE_ID: &str = "sentry-trace_id=";
-        const SAMPLE_RAND: &str = ",sentry-sample_rand=";
-        let decision = match sampled {
+    fn write<const N: usize>(
+        &self,
+        trace_id: TraceId,
+        sampled: Option<bool>,
+        out: &mut HeaderBytes<N>,
+    ) {
+        out.push_str("sentry-trace_id=");
+        out.push_ascii(&trace_id.to_hex());
+        out.push_str(&self.keys);
+        out.push_str(",sentry-sample_rand=");
+        out.push_ascii(&micros_digits(sample_rand_micros(trace_id)));
+        out.push_str(match sampled {
             Some(true) => ",sentry-sampled=true",
             Some(false) => ",sentry-sampled=false",
             None => "",
-        };
-        // Exactly as long as needed: a header value made from a string with spare capacity
-        // costs a second allocation.
-        let len = TRACE_ID.len()
-            + 32
-            + self.keys.len()
-            + SAMPLE_RAND.len()
-            + 8
-            + decision.len()
-            + self.app.len();
-        let mut out = String::with_capacity(len);
-        out.push_str(TRACE_ID);
-        trace_id.push_hex(&mut out);
-        out.push_str(&self.keys);
-        out.push_str(SAMPLE_RAND);
-        push_micros(&mut out, sample_rand_micros(trace_id));
-        out.push_str(decision);
+        });
         out.push_str(&self.app);
-        debug_assert_eq!(out.len(), out.capacity());
-        out
     }
 }
 
@@ -301,7 +311,7 @@ mod tests {
         let mut continued = PropagationContext::new();
         let mut theirs = DynamicSamplingContext::new();
         theirs.set("sample_rand", "0.123456");
-        continued.dsc = Some(Box::new(theirs));
+        continued.dsc = Some(Arc::new(theirs));
         assert_eq!(continued.sample_rand(), 0.123456);
         for (sampled, rate) in [
             ("true", "0.25"),
@@ -313,7 +323,7 @@ mod tests {
             let mut theirs = DynamicSamplingContext::new();
             theirs.set("sampled", sampled);
             theirs.set("sample_rate", rate);
-            ctx.dsc = Some(Box::new(theirs));
+            ctx.dsc = Some(Arc::new(theirs));
             let rand = ctx.sample_rand();
             let rate: f64 = rate.parse().unwrap();
             assert_eq!(rand < rate, sampled == "true", "{sampled} {rate} {rand}");
@@ -327,7 +337,7 @@ mod tests {
         let mut frozen = DynamicSamplingContext::new();
         frozen.set("trace_id", "4c79f60c11214eb38604f4ae0781bfb2");
         frozen.set("release", "upstream@2");
-        ctx.dsc = Some(Box::new(frozen.clone()));
+        ctx.dsc = Some(Arc::new(frozen.clone()));
         assert_eq!(ctx.baggage(&client), frozen.to_baggage());
         assert_eq!(ctx.dynamic_sampling_context(&client), frozen);
     }

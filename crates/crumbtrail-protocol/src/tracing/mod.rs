@@ -2,6 +2,7 @@
 //! (`sentry-trace`, `baggage` with the dynamic sampling context, W3C `traceparent`).
 
 mod baggage;
+mod header_bytes;
 mod sentry_trace;
 mod span;
 mod span_status;
@@ -9,6 +10,7 @@ mod traceparent;
 mod transaction;
 
 pub use baggage::*;
+pub use header_bytes::*;
 pub use sentry_trace::*;
 pub use span::*;
 pub use span_status::*;

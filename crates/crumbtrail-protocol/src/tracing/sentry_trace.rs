@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::ids::{SpanId, TraceId};
+use crate::tracing::HeaderBytes;
 
 /// The HTTP header name: `sentry-trace`.
 pub const SENTRY_TRACE_HEADER: &str = "sentry-trace";
@@ -99,16 +100,27 @@ impl SentryTrace {
         })
     }
 
+    /// The longest value: 32 + 1 + 16 hex digits and dashes, and `-1`.
+    pub const MAX_LEN: usize = 51;
+
     /// The value to send: `<trace_id>-<span_id>`, plus `-1` / `-0` when a decision exists.
     pub fn to_header_value(&self) -> String {
-        // What `Display` writes, without the formatting machinery: one per outgoing request.
-        // Exactly as long as needed: a header value made from a string with spare capacity
-        // costs a second allocation.
-        let decision = if self.sampled.is_some() { 2 } else { 0 };
-        let mut out = String::with_capacity(32 + 1 + 16 + decision);
-        self.trace_id.push_hex(&mut out);
-        out.push('-');
-        self.span_id.push_hex(&mut out);
+        self.to_header_bytes().into_string()
+    }
+
+    /// [`SentryTrace::to_header_value`] written on the stack: what `Display` writes, without
+    /// the formatting machinery (one per outgoing request).
+    ///
+    /// ```
+    /// use crumbtrail_protocol::SentryTrace;
+    /// let st: SentryTrace = "4c79f60c11214eb38604f4ae0781bfb2-a1b2c3d4e5f60718-0".parse().unwrap();
+    /// assert_eq!(st.to_header_bytes().as_str(), st.to_string());
+    /// ```
+    pub fn to_header_bytes(&self) -> HeaderBytes<{ SentryTrace::MAX_LEN }> {
+        let mut out = HeaderBytes::new();
+        out.push_ascii(&self.trace_id.to_hex());
+        out.push_str("-");
+        out.push_ascii(&self.span_id.to_hex());
         match self.sampled {
             Some(true) => out.push_str("-1"),
             Some(false) => out.push_str("-0"),
