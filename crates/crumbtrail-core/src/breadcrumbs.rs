@@ -78,6 +78,30 @@ pub fn add_breadcrumb_with_processor<B: IntoBreadcrumb>(
     }
 }
 
+/// [`add_breadcrumb_with_processor`] for a processor already behind an `Arc` (see
+/// [`ProcessCrumb`](crate::ProcessCrumb)).
+///
+/// ```
+/// use std::sync::Arc;
+/// use crumbtrail_core::{Breadcrumb, ProcessCrumb, add_breadcrumb_with_shared_processor};
+/// struct Query(String);
+/// impl ProcessCrumb for Query {
+///     fn process(&self, crumb: &mut Breadcrumb) {
+///         crumb.message = Some(self.0.clone().into());
+///     }
+/// }
+/// let query = Arc::new(Query("SELECT 1".into()));
+/// add_breadcrumb_with_shared_processor(Breadcrumb::new().with_category("db"), query);
+/// ```
+pub fn add_breadcrumb_with_shared_processor<B: IntoBreadcrumb>(
+    crumb: B,
+    processor: CrumbProcessor,
+) {
+    if hub::is_active() {
+        record(crumb, &BreadcrumbHint::none(), Some(processor));
+    }
+}
+
 fn record<B: IntoBreadcrumb>(
     crumb: B,
     hint: &BreadcrumbHint<'_>,

@@ -51,6 +51,7 @@ pub use bind::{
 };
 pub use breadcrumbs::{
     IntoBreadcrumb, add_breadcrumb, add_breadcrumb_with_hint, add_breadcrumb_with_processor,
+    add_breadcrumb_with_shared_processor,
 };
 #[cfg(feature = "anyhow")]
 pub use capture::capture_anyhow;
@@ -74,8 +75,8 @@ pub use performance::{
 };
 pub use pii::{DEFAULT_DENYLIST, EventScrubber, FILTERED, PII_DENYLIST};
 pub use scope::{
-    Attachment, BAGGAGE_INLINE, CrumbProcessor, EventProcessor, ProcessEvent, PropagationContext,
-    Scope,
+    Attachment, BAGGAGE_INLINE, CrumbProcessor, EventProcessor, ProcessCrumb, ProcessEvent,
+    PropagationContext, Scope,
 };
 pub use session::{RequestSession, start_request_session};
 pub use spotlight::{DEFAULT_SPOTLIGHT_URL, Spotlight};
@@ -105,6 +106,22 @@ pub fn propagation_context() -> Option<PropagationContext> {
         return None;
     }
     hub::with_hub(|hub| hub.propagation().cloned())
+}
+
+/// [`current_client`] and [`propagation_context`] in one look-up: an HTTP client integration
+/// needs both for every outgoing request. `None` when no client is bound or global.
+///
+/// ```
+/// assert!(crumbtrail_core::current_client_and_trace().is_none()); // no client yet
+/// ```
+pub fn current_client_and_trace() -> Option<(Client, Option<PropagationContext>)> {
+    if !hub::is_active() {
+        return None;
+    }
+    hub::with_hub(|hub| {
+        let inner = hub::resolve_client(hub).cloned()?;
+        Some((Client { inner }, hub.propagation().cloned()))
+    })
 }
 
 /// The client the current unit of work reports to, if any.

@@ -163,15 +163,15 @@ impl Middleware for CrumbtrailMiddleware {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let mut span = ClientSpan::default();
-        let flight = match crumbtrail_core::current_client() {
+        let flight = match crumbtrail_core::current_client_and_trace() {
             None => None,
-            Some(client) => {
+            Some((client, trace)) => {
                 let options = client.options();
                 if options.traces_enabled() {
                     span = ClientSpan::start(&req);
                 }
                 if self.propagates_to(req.url(), &client) {
-                    if let Some(mut trace) = OutgoingTrace::current() {
+                    if let Some(mut trace) = trace.map(OutgoingTrace) {
                         // Downstream continues under this request's span, when there is one.
                         if let Some(id) = span.0.span_id() {
                             trace.0.span_id = id;

@@ -5,7 +5,7 @@ use crumbtrail_core::protocol::{
     BAGGAGE_HEADER, DynamicSamplingContext, HeaderBytes, SENTRY_TRACE_HEADER, SentryTrace,
     TRACEPARENT_HEADER, TraceParent, merge_baggage,
 };
-use crumbtrail_core::{Client, PropagationContext};
+use crumbtrail_core::{BAGGAGE_INLINE, Client, PropagationContext};
 use reqwest::header::{Entry, HeaderMap, HeaderName, HeaderValue};
 
 const SENTRY_TRACE: HeaderName = HeaderName::from_static(SENTRY_TRACE_HEADER);
@@ -16,19 +16,23 @@ const TRACEPARENT: HeaderName = HeaderName::from_static(TRACEPARENT_HEADER);
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct OutgoingTrace(pub(crate) PropagationContext);
 
-/// A header value in one allocation that clones by reference count (reqwest copies a
-/// request's headers to follow redirects): a `String` would cost a second allocation when
-/// `Bytes` promotes it on that copy.
-fn header_value<const N: usize>(bytes: HeaderBytes<N>) -> Option<HeaderValue> {
-    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(bytes)).ok()
+/// The trace headers' values, written one after the other on the stack: `sentry-trace`,
+/// `traceparent` (55 bytes) and `baggage`.
+type Values = HeaderBytes<{ SentryTrace::MAX_LEN + 55 + BAGGAGE_INLINE }>;
+
+/// Header values for the ranges of `values`, all in one allocation (the slices share it),
+/// which clones by reference count (reqwest copies a request's headers to follow redirects):
+/// a `String` per header would cost two allocations each, its own and the shared header
+/// `Bytes` promotes it to on that copy.
+fn header_values<const K: usize>(
+    values: Values,
+    ranges: [std::ops::Range<usize>; K],
+) -> [Option<HeaderValue>; K] {
+    let bytes = bytes::Bytes::from_owner(values);
+    ranges.map(|r| HeaderValue::from_maybe_shared(bytes.slice(r)).ok())
 }
 
 impl OutgoingTrace {
-    /// The trace of the current scope. `None` when the scope has no trace.
-    pub(crate) fn current() -> Option<OutgoingTrace> {
-        crumbtrail_core::propagation_context().map(OutgoingTrace)
-    }
-
     /// Sets `sentry-trace` (and `traceparent` when `traceparent` is true), replacing any the
     /// request had, and merges the Sentry entries into its `baggage`, keeping third-party
     /// members and replacing `sentry-*` ones. Several `baggage` headers become one.
@@ -39,22 +43,28 @@ impl OutgoingTrace {
     pub(crate) fn apply(self, headers: &mut HeaderMap, traceparent: bool, client: &Client) {
         let p = &self.0;
         let sentry_trace = SentryTrace::new(p.trace_id, p.span_id, p.sampled);
-        if let Some(value) = header_value(sentry_trace.to_header_bytes()) {
+        let mut values = Values::new();
+        sentry_trace.write_header(&mut values);
+        let trace_end = values.len();
+        if traceparent {
+            values.push_str(&TraceParent::from(sentry_trace).to_header_value());
+        }
+        let traceparent_end = values.len();
+        p.write_baggage(client, &mut values);
+        let baggage = traceparent_end..values.len();
+        let no_baggage = baggage.is_empty();
+        let [st, tp, bg] =
+            header_values(values, [0..trace_end, trace_end..traceparent_end, baggage]);
+        if let Some(value) = st {
             headers.insert(SENTRY_TRACE, value);
         }
-        if traceparent {
-            let value = TraceParent::from(sentry_trace).to_header_value();
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(TRACEPARENT, value);
-            }
+        if let Some(value) = tp.filter(|_| traceparent) {
+            headers.insert(TRACEPARENT, value);
         }
-        let baggage = p.baggage_header(client);
         if let Entry::Vacant(slot) = headers.entry(BAGGAGE) {
             // Nothing to merge with: the Sentry entries alone, or no header when there are none.
-            if !baggage.is_empty() {
-                if let Some(value) = header_value(baggage) {
-                    slot.insert(value);
-                }
+            if let Some(value) = bg.filter(|_| !no_baggage) {
+                slot.insert(value);
             }
             return;
         }
@@ -64,7 +74,11 @@ impl OutgoingTrace {
             .filter_map(|v| v.to_str().ok())
             .collect();
         let existing = (!existing.is_empty()).then(|| existing.join(","));
-        let ours = DynamicSamplingContext::from_baggage(baggage.as_str());
+        let ours = bg
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let ours = DynamicSamplingContext::from_baggage(ours);
         match merge_baggage(existing.as_deref(), &ours) {
             Some(merged) => {
                 // Percent-encoded entries and already-valid third-party ones always form a

@@ -11,10 +11,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crumbtrail_core::protocol::{Exception, Mechanism, ResponseContext, SpanStatus};
-use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Event, Level, RequestSession, Transaction};
+use crumbtrail_core::{
+    Breadcrumb, BreadcrumbHint, Event, Level, ProcessCrumb, RequestSession, Transaction,
+};
 use http::{Method, Response, StatusCode, Uri};
 
-use crate::request::{RequestCtx, Snapshot};
+use crate::request::{Outcome, RequestCtx, Snapshot};
 
 /// The mechanism of the panic events this layer captures.
 pub const MECHANISM: &str = "auto.http.tower";
@@ -330,10 +332,10 @@ fn record_breadcrumb(ctx: &RequestCtx, status: Option<StatusCode>, elapsed: Dura
     }
     let (request, pii) = (&ctx.request, ctx.pii);
     if !hook {
-        let request = Arc::clone(request);
-        crumbtrail_core::add_breadcrumb_with_processor(crumb, move |crumb| {
-            add_data(crumb, &request, pii, status, elapsed);
-        });
+        // One crumb per request: the outcome is set here, once.
+        let _ = request.outcome.set(Outcome { status, elapsed });
+        let processor: Arc<Snapshot> = Arc::clone(request);
+        crumbtrail_core::add_breadcrumb_with_shared_processor(crumb, processor);
         return;
     }
     add_data(&mut crumb, request, pii, status, elapsed);
@@ -344,6 +346,15 @@ fn record_breadcrumb(ctx: &RequestCtx, status: Option<StatusCode>, elapsed: Dura
         duration: elapsed,
     };
     crumbtrail_core::add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
+}
+
+/// The incoming-request breadcrumb's data, written when an event carries the crumb.
+impl ProcessCrumb for Snapshot {
+    fn process(&self, crumb: &mut Breadcrumb) {
+        if let Some(outcome) = self.outcome.get() {
+            add_data(crumb, self, self.pii, outcome.status, outcome.elapsed);
+        }
+    }
 }
 
 /// The incoming-request breadcrumb's data.

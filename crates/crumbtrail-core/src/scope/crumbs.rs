@@ -13,7 +13,22 @@ use crumbtrail_protocol::Breadcrumb;
 use smallvec::SmallVec;
 
 /// A processor that runs on a crumb only when an event actually carries it.
-pub type CrumbProcessor = Arc<dyn Fn(&mut Breadcrumb) + Send + Sync>;
+pub type CrumbProcessor = Arc<dyn ProcessCrumb>;
+
+/// What a crumb processor does: any `Fn(&mut Breadcrumb)` closure is one. An integration that
+/// already keeps the crumb's data behind an `Arc` can implement it on that data and record the
+/// crumb with [`add_breadcrumb_with_shared_processor`](crate::add_breadcrumb_with_shared_processor),
+/// saving an allocation.
+pub trait ProcessCrumb: Send + Sync + 'static {
+    /// Completes the crumb (its data, say) when an event carries it.
+    fn process(&self, crumb: &mut Breadcrumb);
+}
+
+impl<F: Fn(&mut Breadcrumb) + Send + Sync + 'static> ProcessCrumb for F {
+    fn process(&self, crumb: &mut Breadcrumb) {
+        self(crumb)
+    }
+}
 
 /// One recorded crumb with its estimated size and its optional deferred processor.
 #[derive(Clone)]
@@ -35,7 +50,7 @@ impl CrumbEntry {
                 .map(|t| crumbtrail_protocol::timestamp::truncate_to_micros(t.into()));
         }
         if let Some(p) = &self.processor {
-            p(&mut crumb);
+            p.process(&mut crumb);
         }
         crumb
     }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use crumbtrail_protocol::{Breadcrumb, Context, Event, Level, User};
 use serde_json::{Map, Value};
 
-pub use crumbs::CrumbProcessor;
 pub(crate) use crumbs::{CrumbEntry, CrumbList, estimate_size};
+pub use crumbs::{CrumbProcessor, ProcessCrumb};
 pub use propagation::{BAGGAGE_INLINE, PropagationContext};
 pub(crate) use propagation::{HeadBaggage, head_dsc};
 

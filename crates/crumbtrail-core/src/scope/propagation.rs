@@ -7,8 +7,9 @@ use crumbtrail_protocol::{
     Dsn, DynamicSamplingContext, HeaderBytes, SpanId, TraceContext, TraceId,
 };
 
-/// How many bytes of `baggage` [`PropagationContext::baggage_header`] writes without
-/// allocating: the Sentry entries of a trace that starts here, with a long release.
+/// How many bytes of `baggage` an integration may reserve on the stack for
+/// [`PropagationContext::write_baggage`]: the Sentry entries of a trace that starts here, with
+/// a long release.
 pub const BAGGAGE_INLINE: usize = 360;
 
 /// The ids that tie a scope's telemetry to a trace, and the sampling context to pass on.
@@ -83,20 +84,20 @@ impl PropagationContext {
     /// assert!(ctx.baggage(&client).ends_with(",sentry-release=shop%401.0,sentry-environment=production"));
     /// ```
     pub fn baggage(&self, client: &crate::Client) -> String {
-        self.baggage_header(client).into_string()
+        let mut out = HeaderBytes::<BAGGAGE_INLINE>::new();
+        self.write_baggage(client, &mut out);
+        out.into_string()
     }
 
-    /// [`baggage`](Self::baggage) written on the stack when it is short enough (it nearly
-    /// always is): an HTTP integration makes a header value of it in one allocation, with
-    /// `bytes::Bytes::from_owner`.
-    pub fn baggage_header(&self, client: &crate::Client) -> HeaderBytes<BAGGAGE_INLINE> {
+    /// Appends [`baggage`](Self::baggage) to `out`, on the stack while it fits: an HTTP
+    /// integration writes its headers into one buffer and makes them header values in one
+    /// allocation (`bytes::Bytes::from_owner`, then slices).
+    pub fn write_baggage<const N: usize>(&self, client: &crate::Client, out: &mut HeaderBytes<N>) {
         match &self.dsc {
-            Some(dsc) => HeaderBytes::from(dsc.to_baggage()),
+            Some(dsc) => out.push_str(&dsc.to_baggage()),
             None => {
-                let mut out = HeaderBytes::new();
                 let head = &client.inner.ctx.head_baggage;
-                head.write(self.trace_id, self.sampled, &mut out);
-                out
+                head.write(self.trace_id, self.sampled, out);
             }
         }
     }

@@ -97,6 +97,11 @@ impl<const N: usize> HeaderBytes<N> {
         }
     }
 
+    /// How many bytes were written.
+    pub fn len(&self) -> usize {
+        self.as_ref().len()
+    }
+
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
         self.as_str().is_empty()

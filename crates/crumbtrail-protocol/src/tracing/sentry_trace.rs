@@ -118,6 +118,12 @@ impl SentryTrace {
     /// ```
     pub fn to_header_bytes(&self) -> HeaderBytes<{ SentryTrace::MAX_LEN }> {
         let mut out = HeaderBytes::new();
+        self.write_header(&mut out);
+        out
+    }
+
+    /// Appends [`SentryTrace::to_header_value`] to `out`.
+    pub fn write_header<const N: usize>(&self, out: &mut HeaderBytes<N>) {
         out.push_ascii(&self.trace_id.to_hex());
         out.push_str("-");
         out.push_ascii(&self.span_id.to_hex());
@@ -126,7 +132,6 @@ impl SentryTrace {
             Some(false) => out.push_str("-0"),
             None => {}
         }
-        out
     }
 }
 
