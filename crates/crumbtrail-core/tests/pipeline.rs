@@ -415,3 +415,47 @@ async fn the_queue_byte_bound_drops_and_counts() {
     assert!(client.flush(Duration::from_secs(5)).await);
     assert_eq!(transport.events().len(), 1);
 }
+
+#[tokio::test]
+async fn shared_processors_run_like_closures_in_the_order_they_were_added() {
+    use crumbtrail_core::{ProcessCrumb, ProcessEvent, add_breadcrumb_with_shared_processor};
+    /// One value behind one `Arc`, both an event and a crumb processor.
+    struct Region(&'static str, AtomicUsize);
+    impl ProcessEvent for Region {
+        fn process(&self, mut event: crumbtrail_core::Event) -> Option<crumbtrail_core::Event> {
+            let seen = event.tags.get("order").cloned().unwrap_or_default();
+            event
+                .tags
+                .insert("order".into(), format!("{seen}{}", self.0));
+            Some(event)
+        }
+    }
+    impl ProcessCrumb for Region {
+        fn process(&self, crumb: &mut Breadcrumb) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            crumb.data.insert("region".into(), self.0.into());
+        }
+    }
+    let region = Arc::new(Region("eu", AtomicUsize::new(0)));
+    let shared = Arc::clone(&region);
+    let (_, events) = run(ClientOptions::default(), async move {
+        configure_scope(|s| {
+            // The first processor is held inline, the next ones in a list: all run, in order.
+            s.add_shared_event_processor(shared.clone());
+            s.add_event_processor(|mut e| {
+                let seen = e.tags.get("order").cloned().unwrap_or_default();
+                e.tags.insert("order".into(), format!("{seen}>closure"));
+                Some(e)
+            });
+            s.add_shared_event_processor(shared.clone());
+        });
+        add_breadcrumb_with_shared_processor(Breadcrumb::new().with_message("routed"), shared);
+        capture_message("boom", Level::Error);
+    })
+    .await;
+    assert_eq!(events[0].tags["order"], "eu>closureeu");
+    let crumb = &events[0].breadcrumbs.as_ref().unwrap().values[0];
+    assert_eq!(crumb.data["region"], "eu");
+    // Once per event that carries the crumb.
+    assert_eq!(region.1.load(Ordering::SeqCst), 1);
+}

@@ -142,6 +142,43 @@ mod tests {
     }
 
     #[test]
+    fn three_headers_cut_from_one_buffer_each_hold_exactly_their_value() {
+        let d = dsc(&[
+            ("trace_id", TRACE),
+            ("release", "shop@1.0"),
+            ("sampled", "true"),
+        ]);
+        let mut headers = HeaderMap::new();
+        trace(Some(true), d.clone()).apply(&mut headers, true, &client());
+        assert_eq!(
+            header(&headers, "sentry-trace"),
+            Some(format!("{TRACE}-{SPAN}-1").as_str())
+        );
+        assert_eq!(
+            header(&headers, "traceparent"),
+            Some(format!("00-{TRACE}-{SPAN}-01").as_str())
+        );
+        assert_eq!(header(&headers, "baggage"), Some(d.to_baggage().as_str()));
+        // reqwest copies the headers to follow redirects: the copies read the same.
+        let copy = headers.clone();
+        drop(headers);
+        assert_eq!(header(&copy, "baggage"), Some(d.to_baggage().as_str()));
+    }
+
+    #[test]
+    fn a_baggage_longer_than_the_stack_buffer_is_sent_whole() {
+        let release = "r".repeat(2 * BAGGAGE_INLINE);
+        let d = dsc(&[("trace_id", TRACE), ("release", release.as_str())]);
+        let mut headers = HeaderMap::new();
+        trace(None, d.clone()).apply(&mut headers, true, &client());
+        assert_eq!(header(&headers, "baggage"), Some(d.to_baggage().as_str()));
+        assert_eq!(
+            header(&headers, "sentry-trace"),
+            Some(format!("{TRACE}-{SPAN}").as_str())
+        );
+    }
+
+    #[test]
     fn traceparent_only_when_asked_for() {
         let mut headers = HeaderMap::new();
         trace(Some(true), DynamicSamplingContext::new()).apply(&mut headers, true, &client());
