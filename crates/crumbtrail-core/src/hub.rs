@@ -82,8 +82,10 @@ pub(crate) fn resolve_client(hub: &mut Arc<Hub>) -> Option<&Arc<ClientInner>> {
     hub.client_ref()
 }
 
-/// The slot a hub lives in. `None` while a user closure runs with the hub taken out, so that
-/// re-entrant calls from inside it find the thread's hub instead of panicking on a borrow.
+/// The slot a hub lives in. Mutably borrowed while a closure runs on the hub, so that
+/// re-entrant calls from inside it (a user hook that records a crumb) find the thread's hub
+/// instead of panicking on a borrow. `None` only between `made_in` taking a hub back out and
+/// the scope ending.
 pub(crate) type HubSlot = RefCell<Option<Arc<Hub>>>;
 
 tokio::task_local! {
@@ -159,8 +161,9 @@ pub fn configure_global_scope<R>(f: impl FnOnce(&mut Scope) -> R) -> R {
     out
 }
 
-/// Runs `f` with the current hub taken out of its slot (task-local if the caller runs in a
-/// bound future, else the thread's), then puts it back. Never panics on re-entry.
+/// Runs `f` on the current hub (task-local if the caller runs in a bound future, else the
+/// thread's), borrowed in its slot. Never panics on re-entry: a call from inside `f` finds the
+/// slot borrowed and uses the thread's hub (or, from there, a throwaway one).
 pub(crate) fn with_hub<R>(f: impl FnOnce(&mut Arc<Hub>) -> R) -> R {
     let mut f = Some(f);
     let from_task = TASK_HUB.try_with(|slot| run_in_slot(slot, &mut f));
@@ -178,29 +181,12 @@ pub(crate) fn with_hub<R>(f: impl FnOnce(&mut Arc<Hub>) -> R) -> R {
 }
 
 fn run_in_slot<R>(slot: &HubSlot, f: &mut Option<impl FnOnce(&mut Arc<Hub>) -> R>) -> Option<R> {
-    let hub = slot.try_borrow_mut().ok()?.take()?;
+    // Borrowed in place, not taken out and put back: no writes to the slot, and a closure
+    // that unwinds leaves the hub where it was (the guard's drop ends the borrow).
+    let mut guard = slot.try_borrow_mut().ok()?;
+    let hub = guard.as_mut()?;
     let f = f.take()?;
-    let mut lent = PutBack {
-        slot,
-        hub: Some(hub),
-    };
-    Some(f(lent.hub.as_mut()?))
-}
-
-/// Puts a hub taken out of its slot back (moved, no reference-count traffic), also when the
-/// closure it was lent to unwinds: a panicking `configure_scope` closure must not leave the
-/// unit of work without its scope.
-struct PutBack<'a> {
-    slot: &'a HubSlot,
-    hub: Option<Arc<Hub>>,
-}
-
-impl Drop for PutBack<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut s) = self.slot.try_borrow_mut() {
-            *s = self.hub.take();
-        }
-    }
+    Some(f(hub))
 }
 
 /// A fork of the current hub: what a spawned task or a bound future starts from. A shared
