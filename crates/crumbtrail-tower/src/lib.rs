@@ -285,10 +285,13 @@ where
             Some(client) => Some(client.clone()),
             None => crumbtrail_core::current_client(),
         };
-        let mut ctx = client
-            .as_ref()
-            .map(|client| RequestCtx::new(&request, client, config.policy));
-        let setup = ctx.as_mut().and_then(RequestCtx::take_setup);
+        let (ctx, setup) = match &client {
+            Some(client) => {
+                let (ctx, setup) = RequestCtx::new(&request, client, config.policy);
+                (Some(ctx), Some(setup))
+            }
+            None => (None, None),
+        };
         let configure = move |scope: &mut crumbtrail_core::Scope| {
             if let Some(setup) = setup {
                 setup.apply(scope);

@@ -214,8 +214,6 @@ pub(crate) struct RequestCtx {
     /// Whether each request is a release-health session (`auto_session_tracking` with a
     /// release).
     pub(crate) sessions: bool,
-    /// What the request's scope is set up with; taken when it is.
-    setup: Option<ScopeSetup>,
     pub(crate) request: Arc<Snapshot>,
 }
 
@@ -226,7 +224,13 @@ pub(crate) struct Policy {
 }
 
 impl RequestCtx {
-    pub(crate) fn new<B>(req: &Request<B>, client: &Client, policy: Policy) -> RequestCtx {
+    /// What the layer keeps of the request for its response future, and what the request's
+    /// scope is set up with (used once, so not carried in the future).
+    pub(crate) fn new<B>(
+        req: &Request<B>,
+        client: &Client,
+        policy: Policy,
+    ) -> (RequestCtx, ScopeSetup) {
         let options = client.options();
         let pii = options.send_default_pii;
         let report_panics = !options.integrations.iter().any(|i| i.name() == "panic");
@@ -246,29 +250,21 @@ impl RequestCtx {
             remote_addr,
             outcome: OnceLock::new(),
         });
-        RequestCtx {
+        let ctx = RequestCtx {
             pii,
             report_panics,
             breadcrumb_hint: options.before_breadcrumb.is_some(),
             traces: options.traces_enabled(),
             sessions: options.sessions_enabled(),
-            setup: Some(ScopeSetup {
-                request: Arc::clone(&request),
+            request: Arc::clone(&request),
+        };
+        (
+            ctx,
+            ScopeSetup {
+                request,
                 propagation,
-            }),
-            request,
-        }
-    }
-
-    /// What the request's scope is to be set up with, the first time it is asked for.
-    pub(crate) fn take_setup(&mut self) -> Option<ScopeSetup> {
-        self.setup.take()
-    }
-
-    /// The trace this request continues, before the scope takes it.
-    #[cfg(test)]
-    pub(crate) fn propagation(&self) -> Option<&PropagationContext> {
-        self.setup.as_ref()?.propagation.as_ref()
+            },
+        )
     }
 }
 
@@ -281,6 +277,12 @@ pub(crate) struct ScopeSetup {
 }
 
 impl ScopeSetup {
+    /// The trace this request continues, before the scope takes it.
+    #[cfg(test)]
+    pub(crate) fn propagation(&self) -> Option<&PropagationContext> {
+        self.propagation.as_ref()
+    }
+
     /// Sets up the request's isolation scope: a trail of its own, the continued trace, and the
     /// processor that puts the request interface and the transaction name on events.
     ///
@@ -404,7 +406,7 @@ mod tests {
 
     #[test]
     fn without_pii_no_cookies_credentials_or_ips_are_collected() {
-        let ctx = RequestCtx::new(&request(), &client(false), POLICY);
+        let (ctx, _) = RequestCtx::new(&request(), &client(false), POLICY);
         let r = ctx.request.to_interface();
         assert_eq!(r.url.as_deref(), Some("http://shop.example:8080/cart/7"));
         assert_eq!(r.method.as_deref(), Some("POST"));
@@ -422,7 +424,7 @@ mod tests {
 
     #[test]
     fn with_pii_cookies_headers_and_the_peer_ip_are_collected() {
-        let ctx = RequestCtx::new(&request(), &client(true), POLICY);
+        let (ctx, _) = RequestCtx::new(&request(), &client(true), POLICY);
         let r = ctx.request.to_interface();
         assert_eq!(r.cookies.as_deref(), Some("sid=abc; theme=dark"));
         assert_eq!(r.headers["authorization"], "Bearer t");
@@ -447,7 +449,7 @@ mod tests {
                 1,
             ))));
         // MatchedPath has no public constructor: route naming is covered end to end.
-        let ctx = RequestCtx::new(&req, &client(true), POLICY);
+        let (ctx, _) = RequestCtx::new(&req, &client(true), POLICY);
         assert_eq!(ctx.request.url(), "http://shop/api/users/7");
         assert_eq!(ctx.request.query(), Some("x=1"));
         assert_eq!(ctx.request.transaction(), "GET /api/users/7");
@@ -495,9 +497,9 @@ mod tests {
             "sentry-trace",
             http::HeaderValue::from_static("4c79f60c11214eb38604f4ae0781bfb2-a1b2c3d4e5f60718-1"),
         );
-        let on = RequestCtx::new(&req, &client(false), POLICY);
+        let (_, on) = RequestCtx::new(&req, &client(false), POLICY);
         assert!(on.propagation().is_some());
-        let off = RequestCtx::new(
+        let (_, off) = RequestCtx::new(
             &req,
             &client(false),
             Policy {
@@ -522,7 +524,11 @@ mod tests {
                 ..Default::default()
             },
         );
-        assert!(!RequestCtx::new(&request(), &client, POLICY).report_panics);
-        assert!(RequestCtx::new(&request(), &self::client(false), POLICY).report_panics);
+        assert!(!RequestCtx::new(&request(), &client, POLICY).0.report_panics);
+        assert!(
+            RequestCtx::new(&request(), &self::client(false), POLICY)
+                .0
+                .report_panics
+        );
     }
 }
