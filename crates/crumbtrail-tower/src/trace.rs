@@ -35,6 +35,15 @@ pub(crate) fn continue_trace(
     headers: &HeaderMap,
     local_org_id: Option<u64>,
 ) -> Option<PropagationContext> {
+    // Most requests carry no trace: one pass over a small header map rules both headers out
+    // for less than the two hashed look-ups that would miss.
+    if headers.keys_len() <= 16
+        && !headers
+            .keys()
+            .any(|name| name == SENTRY_TRACE || name == TRACEPARENT)
+    {
+        return None;
+    }
     let (incoming, from_sentry_trace) =
         match joined(headers, &SENTRY_TRACE).and_then(|v| SentryTrace::parse(&v).ok()) {
             Some(st) => (st, true),
@@ -130,6 +139,32 @@ mod tests {
             dsc.other.is_empty(),
             "third-party entries are not part of the DSC"
         );
+    }
+
+    #[test]
+    fn the_trace_headers_are_found_among_few_or_many_other_headers() {
+        let padding: Vec<String> = (0..40).map(|i| format!("x-pad-{i}")).collect();
+        for others in [0, 3, 16, 17, 40] {
+            for (name, value) in [
+                ("sentry-trace", format!("{TRACE}-{SPAN}-1")),
+                ("traceparent", format!("00-{TRACE}-{SPAN}-01")),
+            ] {
+                let mut h = HeaderMap::new();
+                for pad in &padding[..others] {
+                    h.insert(
+                        HeaderName::from_bytes(pad.as_bytes()).unwrap(),
+                        HeaderValue::from_static("1"),
+                    );
+                }
+                assert!(
+                    continue_trace(&h, None).is_none(),
+                    "{others} without a trace"
+                );
+                h.insert(name, HeaderValue::from_str(&value).unwrap());
+                let ctx = continue_trace(&h, None).expect("continued");
+                assert_eq!(ctx.trace_id.to_string(), TRACE, "{name} among {others}");
+            }
+        }
     }
 
     #[test]
