@@ -98,11 +98,10 @@ fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
 
 /// Appends `bytes` as lowercase hex: what `Display` writes, without the formatting machinery
 /// (headers are written for every outgoing request).
-fn push_hex(out: &mut impl fmt::Write, bytes: &[u8]) {
+fn push_hex(out: &mut String, bytes: &[u8]) {
     let (buf, len) = hex(bytes);
-    // Only ASCII hex digits were written: the check passes, word by word. Writing to a
-    // `String` or a `HeaderBytes` cannot fail.
-    let _ = out.write_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
+    // Only ASCII hex digits were written: the check passes, word by word.
+    out.push_str(std::str::from_utf8(&buf[..len]).unwrap_or_default());
 }
 
 /// Serde visitor shared by the three id types: accepts a string and parses it with `FromStr`.
@@ -226,8 +225,7 @@ id_serde!(EventId, "an event id (32 hex characters)");
 pub struct TraceId([u8; 16]);
 
 impl TraceId {
-    /// Appends the id's 32 hex characters to `out` (a `String`, a
-    /// [`HeaderBytes`](crate::HeaderBytes)), as `Display` writes them.
+    /// Appends the id's 32 hex characters to `out`, as `Display` writes them.
     ///
     /// ```
     /// use crumbtrail_protocol::TraceId;
@@ -236,7 +234,7 @@ impl TraceId {
     /// id.push_hex(&mut out);
     /// assert_eq!(out, "trace=4c79f60c11214eb38604f4ae0781bfb2");
     /// ```
-    pub fn push_hex(&self, out: &mut impl fmt::Write) {
+    pub fn push_hex(&self, out: &mut String) {
         push_hex(out, &self.0);
     }
 
@@ -302,7 +300,7 @@ pub struct SpanId([u8; 8]);
 
 impl SpanId {
     /// Appends the id's 16 hex characters to `out`, as `Display` writes them.
-    pub fn push_hex(&self, out: &mut impl fmt::Write) {
+    pub fn push_hex(&self, out: &mut String) {
         push_hex(out, &self.0);
     }
 

@@ -20,16 +20,19 @@ pub(crate) struct OutgoingTrace(pub(crate) PropagationContext);
 /// `traceparent` (55 bytes) and `baggage`.
 type Values = HeaderBytes<{ SentryTrace::MAX_LEN + 55 + BAGGAGE_INLINE }>;
 
-/// Header values for the ranges of `values`, all in one allocation (the slices share it),
-/// which clones by reference count (reqwest copies a request's headers to follow redirects):
-/// a `String` per header would cost two allocations each, its own and the shared header
-/// `Bytes` promotes it to on that copy.
+/// Header values for the non-empty ranges of `values`, all in one allocation (the slices
+/// share it), which clones by reference count (reqwest copies a request's headers to follow
+/// redirects): a `String` per header would cost two allocations each, its own and the shared
+/// header `Bytes` promotes it to on that copy.
 fn header_values<const K: usize>(
     values: Values,
     ranges: [std::ops::Range<usize>; K],
 ) -> [Option<HeaderValue>; K] {
     let bytes = bytes::Bytes::from_owner(values);
-    ranges.map(|r| HeaderValue::from_maybe_shared(bytes.slice(r)).ok())
+    ranges.map(|r| {
+        let value = (!r.is_empty()).then(|| HeaderValue::from_maybe_shared(bytes.slice(r)));
+        value?.ok()
+    })
 }
 
 impl OutgoingTrace {
@@ -52,18 +55,17 @@ impl OutgoingTrace {
         let traceparent_end = values.len();
         p.write_baggage(client, &mut values);
         let baggage = traceparent_end..values.len();
-        let no_baggage = baggage.is_empty();
         let [st, tp, bg] =
             header_values(values, [0..trace_end, trace_end..traceparent_end, baggage]);
         if let Some(value) = st {
             headers.insert(SENTRY_TRACE, value);
         }
-        if let Some(value) = tp.filter(|_| traceparent) {
+        if let Some(value) = tp {
             headers.insert(TRACEPARENT, value);
         }
         if let Entry::Vacant(slot) = headers.entry(BAGGAGE) {
             // Nothing to merge with: the Sentry entries alone, or no header when there are none.
-            if let Some(value) = bg.filter(|_| !no_baggage) {
+            if let Some(value) = bg {
                 slot.insert(value);
             }
             return;

@@ -172,13 +172,7 @@ fn sample_rand_of(trace_id: TraceId) -> f64 {
 /// `0.xxxxxx` for a number of millionths below one million (what `format_sample_rand` writes
 /// for it, without the float round trip).
 fn format_micros(micros: u32) -> String {
-    let mut out = String::with_capacity(8);
-    push_micros(&mut out, micros);
-    out
-}
-
-fn push_micros(out: &mut String, micros: u32) {
-    out.push_str(std::str::from_utf8(&micros_digits(micros)).unwrap_or("0.000000"));
+    String::from_utf8_lossy(&micros_digits(micros)).into_owned()
 }
 
 /// `0.xxxxxx` for a number of millionths below one million.
