@@ -10,6 +10,9 @@
 # requests/s and ratio, and the median ratio (the figure to quote) with the mean. On a shared
 # host single rounds still range over ±10%: many short rounds give a steadier median than a
 # few long ones.
+#
+# OVERHEAD_PARTS (see examples/examples/overhead_server.rs) turns on only some of crumbtrail's
+# parts, e.g. `OVERHEAD_PARTS=tower scripts/overhead.sh` for the tower layer alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-15} SECONDS_PER_RUN=${SECONDS_PER_RUN:-4} CONNECTIONS=${CONNECTIONS:-32}

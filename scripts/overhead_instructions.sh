@@ -5,6 +5,10 @@
 # requests/s move by a few percent from run to run on a shared machine. It counts user space
 # only (the kernel's share of a request, ~60% here, is the same in both modes).
 # Needs valgrind and wrk. Prints, per mode: requests, instructions/request, mallocs/request.
+#
+# BREAKDOWN=1 also measures crumbtrail with its parts turned on one after the other (the
+# server's OVERHEAD_PARTS): the tower layer alone, then with sessions, the tracing layer, the
+# reqwest middleware without and then with trace propagation (the last one is the full stack).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
@@ -12,9 +16,10 @@ cargo build -q --release -p crumbtrail-examples --example overhead_server
 BIN=$PWD/target/release/examples/overhead_server
 OUT=${KEEP_DIR:-$(mktemp -d)}
 [ -n "${KEEP_DIR:-}" ] || trap 'rm -rf "$OUT"' EXIT
-measure() { # mode port
-  valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$1.%p" "$BIN" "$1" "$2" \
-    >/dev/null 2>"$OUT/valgrind.$1.log" & local pid=$!
+measure() { # mode port [label]
+  local label=${3:-$1}
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$label.%p" "$BIN" "$1" "$2" \
+    >/dev/null 2>"$OUT/valgrind.$label.log" & local pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/" >/dev/null 2>&1 && break; sleep 0.3; done
   wrk -t1 -c8 -d3s "http://127.0.0.1:$2/" >/dev/null # warm up: connections, pools, caches
   callgrind_control -z "$pid" >/dev/null 2>&1
@@ -23,7 +28,7 @@ measure() { # mode port
   callgrind_control -d "$pid" >/dev/null 2>&1
   kill "$pid"; wait "$pid" 2>/dev/null || true
   local dump
-  dump=$(ls "$OUT"/cg."$1".*.1)
+  dump=$(ls "$OUT"/cg."$label".*.1)
   local total mallocs
   total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
   # Calls to libc's malloc, summed over every call site in the dump.
@@ -44,7 +49,15 @@ for line in open(sys.argv[1], errors="replace"):
 print(total)
 PY
 )
-  echo "$1: $requests requests, $((total / requests)) instructions/request, $((mallocs / requests)) mallocs/request"
+  echo "$label: $requests requests, $((total / requests)) instructions/request, $((mallocs / requests)) mallocs/request"
 }
 measure plain 38131
-measure crumbtrail 38132
+if [ "${BREAKDOWN:-0}" = 1 ]; then
+  parts=""
+  for part in tower sessions tracing reqwest propagation; do
+    parts="${parts:+$parts,}$part"
+    OVERHEAD_PARTS=$parts measure crumbtrail 38132 "crumbtrail[$parts]"
+  done
+else
+  measure crumbtrail 38132
+fi

@@ -2,7 +2,15 @@
 //! axum hello-world that logs one line and calls a second local service through reqwest, run
 //! either plain or with crumbtrail's tower layer, tracing layer and reqwest middleware.
 //!
-//! `cargo run --release -p crumbtrail-examples --example overhead_server -- plain|crumbtrail PORT`
+//! `cargo run --release -p crumbtrail-examples --example overhead_server -- plain|crumbtrail|layer PORT`
+//!
+//! `layer` is plain with a tower layer that does nothing (`tower_layer::Identity`): what axum's
+//! `Router::layer` itself costs a request, which any SDK's tower layer pays.
+//!
+//! With crumbtrail, `OVERHEAD_PARTS` (a comma-separated subset of
+//! `tower,sessions,tracing,reqwest,propagation`; all by default) says which parts are on, to
+//! see what each costs: `propagation` is the reqwest middleware's trace headers (with
+//! `reqwest`), `sessions` the release (and so the request-mode sessions, with `tower`).
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
@@ -35,6 +43,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mode = args.next().unwrap_or_else(|| "plain".into());
     let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let with_sdk = mode == "crumbtrail";
+    let parts = std::env::var("OVERHEAD_PARTS").ok();
+    let part = |name: &str| {
+        with_sdk
+            && parts
+                .as_deref()
+                .is_none_or(|p| p.split(',').any(|p| p.trim() == name))
+    };
 
     // The downstream service: plain in both modes.
     let downstream = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -51,12 +66,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             transport: Some(crumbtrail::DiscardTransport::factory()),
             // As a deployed service has it: with a release, each request is also a
             // release-health session.
-            release: Some("overhead-bench@1.0".into()),
+            release: part("sessions").then(|| "overhead-bench@1.0".into()),
             ..Default::default()
         })?;
-        tracing::subscriber::set_global_default(
-            tracing_subscriber::registry().with(crumbtrail::tracing::layer().filtered()),
-        )?;
+        if part("tracing") {
+            tracing::subscriber::set_global_default(
+                tracing_subscriber::registry().with(crumbtrail::tracing::layer().filtered()),
+            )?;
+        }
         Some(guard)
     } else {
         None
@@ -66,15 +83,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .timeout(Duration::from_secs(5))
             .build()?,
     );
-    if with_sdk {
-        builder = builder.with(crumbtrail::reqwest::CrumbtrailMiddleware::new());
+    if part("reqwest") {
+        let mut middleware = crumbtrail::reqwest::CrumbtrailMiddleware::new();
+        if !part("propagation") {
+            middleware = middleware.trace_propagation_targets(Vec::<String>::new());
+        }
+        builder = builder.with(middleware);
     }
     let state = Arc::new(App {
         http: builder.build(),
         downstream: downstream_url,
     });
     let mut app = Router::new().route("/", get(hello));
-    if with_sdk {
+    if mode == "layer" {
+        app = app.layer(tower_layer::Identity::new());
+    }
+    if part("tower") {
         app = app.layer(crumbtrail::tower::CrumbtrailLayer::new());
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
