@@ -180,13 +180,16 @@ fn isolation_hub(mut hub: Arc<Hub>, configure: impl FnOnce(&mut Scope)) -> Arc<H
 
 /// Runs `make` with `hub` as the current hub, and binds the future it returns to it.
 fn made_in<F: Future>(hub: Arc<Hub>, make: impl FnOnce() -> F) -> Scoped<F> {
-    let (future, hub) = TASK_HUB.sync_scope(RefCell::new(Some(hub)), || {
-        let future = make();
+    // Written in place rather than returned through `sync_scope`: a request's future is a few
+    // hundred bytes, and every level it is returned through copies it.
+    let (mut future, mut lent) = (None, None);
+    TASK_HUB.sync_scope(RefCell::new(Some(hub)), || {
+        future = Some(make());
         // Taken back out of the slot it was lent to (which `make` leaves as it found it).
-        let hub = TASK_HUB.with(|slot| slot.borrow_mut().take());
-        (future, hub)
+        lent = TASK_HUB.with(|slot| slot.borrow_mut().take());
     });
-    Scoped::new(hub.unwrap_or_else(hub::fork), future)
+    let future = future.expect("`make` returned");
+    Scoped::new(lent.unwrap_or_else(hub::fork), future)
 }
 
 impl Client {
