@@ -12,11 +12,12 @@
 # few long ones.
 #
 # OVERHEAD_PARTS (see examples/examples/overhead_server.rs) turns on only some of crumbtrail's
-# parts, e.g. `OVERHEAD_PARTS=tower scripts/overhead.sh` for the tower layer alone.
+# parts, e.g. `OVERHEAD_PARTS=tower scripts/overhead.sh` for the tower layer alone, and
+# `MODE=layer scripts/overhead.sh` compares plain with plain behind a layer that does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-15} SECONDS_PER_RUN=${SECONDS_PER_RUN:-4} CONNECTIONS=${CONNECTIONS:-32}
-PIN=${PIN:-1}
+PIN=${PIN:-1} MODE=${MODE:-crumbtrail}
 cargo build -q --release -p crumbtrail-examples --example overhead_server
 BIN=target/release/examples/overhead_server
 server_cpu=() wrk_cpu=()
@@ -34,15 +35,15 @@ run() { # mode port -> requests/s
 ratios=()
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) = 1 ]; then
-    p=$(run plain 38101); s=$(run crumbtrail 38102)
+    p=$(run plain 38101); s=$(run "$MODE" 38102)
   else
-    s=$(run crumbtrail 38102); p=$(run plain 38101)
+    s=$(run "$MODE" 38102); p=$(run plain 38101)
   fi
   ratio=$(echo "$s / $p" | bc -l | cut -c1-6)
   ratios+=("$ratio")
-  echo "round $r: plain $p req/s, crumbtrail $s req/s, ratio $ratio"
+  echo "round $r: plain $p req/s, $MODE $s req/s, ratio $ratio"
 done
 sorted=$(printf '%s\n' "${ratios[@]}" | sort -n)
 median=$(echo "$sorted" | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}')
 mean=$(echo "$sorted" | awk '{s+=$1} END {printf "%.4f\n", s/NR}')
-echo "crumbtrail/plain over $ROUNDS rounds: median $median, mean $mean (min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1))"
+echo "$MODE/plain over $ROUNDS rounds: median $median, mean $mean (min $(echo "$sorted" | head -1), max $(echo "$sorted" | tail -1))"

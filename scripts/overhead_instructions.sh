@@ -6,7 +6,8 @@
 # only (the kernel's share of a request, ~60% here, is the same in both modes).
 # Needs valgrind and wrk. Prints, per mode: requests, instructions/request, mallocs/request.
 #
-# BREAKDOWN=1 also measures crumbtrail with its parts turned on one after the other (the
+# BREAKDOWN=1 also measures plain behind a layer that does nothing (what axum's Router::layer
+# costs any tower layer), then crumbtrail with its parts turned on one after the other (the
 # server's OVERHEAD_PARTS): the tower layer alone, then with sessions, the tracing layer, the
 # reqwest middleware without and then with trace propagation (the last one is the full stack).
 set -euo pipefail
@@ -53,6 +54,7 @@ PY
 }
 measure plain 38131
 if [ "${BREAKDOWN:-0}" = 1 ]; then
+  measure layer 38132
   parts=""
   for part in tower sessions tracing reqwest propagation; do
     parts="${parts:+$parts,}$part"

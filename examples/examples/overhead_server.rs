@@ -48,7 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         with_sdk
             && parts
                 .as_deref()
-                .is_none_or(|p| p.split(',').any(|p| p.trim() == name))
+                .is_none_or(|list| list.split(',').any(|p| p.trim() == name))
     };
 
     // The downstream service: plain in both modes.
