@@ -6,17 +6,14 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crumbtrail_core::protocol::{Exception, Mechanism, ResponseContext, SpanStatus};
-use crumbtrail_core::{
-    Breadcrumb, BreadcrumbHint, Event, Level, ProcessCrumb, RequestSession, Transaction,
-};
+use crumbtrail_core::{Breadcrumb, BreadcrumbHint, Event, Level, RequestSession, Transaction};
 use http::{Method, Response, StatusCode, Uri};
 
-use crate::request::{Outcome, RequestCtx, Snapshot};
+use crate::request::{RequestCtx, Snapshot};
 
 /// The mechanism of the panic events this layer captures.
 pub const MECHANISM: &str = "auto.http.tower";
@@ -238,23 +235,26 @@ where
 }
 
 /// The breadcrumb and, for a 5xx (or no response at all), the event.
+///
+/// The request's scope ends with its response, so the breadcrumb is recorded only when
+/// something can still see it: the event captured here, or a `before_breadcrumb` hook. For
+/// the other responses (nearly all of them) recording it would be work no one reads.
 fn report_outcome(
     ctx: &RequestCtx,
     settings: Settings,
     status: Option<StatusCode>,
     elapsed: Duration,
 ) {
-    if settings.breadcrumbs {
+    let failed = status.is_none_or(|s| s.is_server_error());
+    let capture = settings.capture_server_errors && failed;
+    if settings.breadcrumbs && (capture || ctx.breadcrumb_hint) {
         record_breadcrumb(ctx, status, elapsed);
     }
-    if !settings.capture_server_errors {
+    if !capture {
         return;
     }
     let message = match status {
-        Some(s) if s.is_server_error() => {
-            format!("{} responded {}", ctx.request.transaction(), status_text(s))
-        }
-        Some(_) => return,
+        Some(s) => format!("{} responded {}", ctx.request.transaction(), status_text(s)),
         None => format!("{} failed without a response", ctx.request.transaction()),
     };
     let mut event = Event::new();
@@ -271,11 +271,13 @@ fn report_outcome(
 /// The breadcrumb (the client gets a 500) and the fatal event.
 fn report_panic(ctx: &RequestCtx, settings: Settings, panic: &(dyn Any + Send), elapsed: Duration) {
     let status = StatusCode::INTERNAL_SERVER_ERROR;
-    if settings.breadcrumbs {
+    // When the panic hook captured the panic (as it happened, in this request's scope), only
+    // a `before_breadcrumb` hook can still see the breadcrumb.
+    if settings.breadcrumbs && (ctx.report_panics || ctx.breadcrumb_hint) {
         record_breadcrumb(ctx, Some(status), elapsed);
     }
     if !ctx.report_panics {
-        return; // the panic hook captured it, in this request's scope, when it happened
+        return;
     }
     let mut exception = Exception::new("panic", panic_message(panic));
     let mut mechanism = Mechanism::new(MECHANISM);
@@ -307,19 +309,15 @@ fn decorate(event: &mut Event, status: StatusCode, responded: bool) {
 }
 
 /// The incoming-request breadcrumb: type `http`, category `http.server`, with the method, the
-/// URL (the query string only with `send_default_pii`), the status and the duration.
-///
-/// Without a `before_breadcrumb` hook nothing reads the crumb before an event carries it: its
-/// data (a dozen small allocations to make and free) is written only then, the core stamps it
-/// as it records it (converting the time only for crumbs events carry), and there is no hint.
+/// URL (the query string only with `send_default_pii`), the status and the duration; with a
+/// `before_breadcrumb` hook, the [`IncomingRequest`] hint.
 fn record_breadcrumb(ctx: &RequestCtx, status: Option<StatusCode>, elapsed: Duration) {
-    let hook = ctx.breadcrumb_hint;
     let mut crumb = Breadcrumb {
         ty: "http".into(),
         category: Some("http.server".into()),
         message: None,
         level: Level::Info,
-        timestamp: hook.then(crumbtrail_core::protocol::timestamp::now),
+        timestamp: Some(crumbtrail_core::protocol::timestamp::now()),
         data: Default::default(),
         origin: Some(MECHANISM.into()),
     };
@@ -330,15 +328,12 @@ fn record_breadcrumb(ctx: &RequestCtx, status: Option<StatusCode>, elapsed: Dura
             crumb = crumb.with_message("failed without a response");
         }
     }
-    let (request, pii) = (&ctx.request, ctx.pii);
-    if !hook {
-        // One crumb per request: the outcome is set here, once.
-        let _ = request.outcome.set(Outcome { status, elapsed });
-        let processor: Arc<Snapshot> = Arc::clone(request);
-        crumbtrail_core::add_breadcrumb_with_shared_processor(crumb, processor);
+    let request = &ctx.request;
+    add_data(&mut crumb, request, ctx.pii, status, elapsed);
+    if !ctx.breadcrumb_hint {
+        crumbtrail_core::add_breadcrumb(crumb);
         return;
     }
-    add_data(&mut crumb, request, pii, status, elapsed);
     let hint = IncomingRequest {
         method: request.method.clone(),
         uri: request.uri.clone(),
@@ -346,15 +341,6 @@ fn record_breadcrumb(ctx: &RequestCtx, status: Option<StatusCode>, elapsed: Dura
         duration: elapsed,
     };
     crumbtrail_core::add_breadcrumb_with_hint(crumb, &BreadcrumbHint::new(&hint));
-}
-
-/// The incoming-request breadcrumb's data, written when an event carries the crumb.
-impl ProcessCrumb for Snapshot {
-    fn process(&self, crumb: &mut Breadcrumb) {
-        if let Some(outcome) = self.outcome.get() {
-            add_data(crumb, self, self.pii, outcome.status, outcome.elapsed);
-        }
-    }
 }
 
 /// The incoming-request breadcrumb's data.

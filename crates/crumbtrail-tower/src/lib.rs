@@ -21,7 +21,9 @@
 //!   decision, and the dynamic sampling context frozen from the `sentry-` baggage entries
 //!   (empty when there are none). Without those headers each request starts a new trace;
 //! * records an **incoming-request breadcrumb** (type `http`, category `http.server`) with
-//!   the method, URL, status, reason and `duration_ms` when the response is ready;
+//!   the method, URL, status, reason and `duration_ms` when the response is ready. The
+//!   request's scope ends with the response, so the crumb is recorded only where it can be
+//!   seen: on this layer's 5xx and panic events, and by a `before_breadcrumb` hook;
 //! * captures **5xx responses** as error events ([`capture_server_errors`], on by default);
 //! * catches **panics** of the inner service, captures them as fatal events (exception
 //!   `panic`, mechanism [`MECHANISM`], `handled: false`) and answers `500` instead
@@ -202,7 +204,8 @@ impl CrumbtrailLayer {
 
     /// Whether the incoming-request breadcrumb is recorded (default true). It lands in the
     /// request's own trail, so it shows on the events captured after the response is ready:
-    /// the 5xx and panic events of this layer.
+    /// the 5xx and panic events of this layer. Nothing else can see it after that but a
+    /// `before_breadcrumb` hook, so for other responses it is recorded only when there is one.
     pub fn request_breadcrumbs(self, enabled: bool) -> Self {
         self.with(|c| c.settings.breadcrumbs = enabled)
     }
@@ -592,6 +595,36 @@ mod tests {
                 other => panic!("unexpected transaction {other:?}"),
             }
         }
+    }
+
+    #[tokio::test]
+    async fn before_breadcrumb_sees_the_crumbs_of_successful_requests_too() {
+        // Without a hook a 2xx crumb would be seen by nothing (the scope ends with the
+        // response) and is not recorded; with one, the hook gets every request's crumb.
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&seen);
+        let service = CrumbtrailLayer::new().layer(service_fn(|_req: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(String::new()))
+        }));
+        let options = ClientOptions {
+            before_breadcrumb: Some(Arc::new(move |crumb, hint| {
+                if let Some(req) = hint.get::<IncomingRequest>() {
+                    assert_eq!(req.status, Some(StatusCode::OK));
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+                Some(crumb)
+            })),
+            ..Default::default()
+        };
+        let events = test::capture_events_with(options, async {
+            for path in ["/a", "/b", "/c"] {
+                service.clone().oneshot(get(path)).await.unwrap();
+            }
+        })
+        .await;
+        assert!(events.is_empty());
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]

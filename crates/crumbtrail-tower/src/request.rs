@@ -4,12 +4,11 @@
 //! needed: when an event is captured, or a `before_breadcrumb` hook looks at the crumb.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use crumbtrail_core::protocol::{Event, Request as RequestInterface, TransactionSource};
 use crumbtrail_core::{Client, ProcessEvent, PropagationContext, Scope};
-use http::{HeaderMap, Method, Request, StatusCode, Uri};
+use http::{HeaderMap, Method, Request, Uri};
 
 use crate::trace::continue_trace;
 
@@ -91,18 +90,6 @@ pub(crate) struct Snapshot {
     headers: Headers,
     /// The connection's peer address (PII only).
     remote_addr: Option<IpAddr>,
-    /// How the request ended, once it has: what the breadcrumb's data says, written when an
-    /// event carries the crumb (the snapshot is the crumb's processor, so the crumb costs no
-    /// allocation of its own).
-    pub(crate) outcome: OnceLock<Outcome>,
-}
-
-/// How a request ended: its status (none when it failed without a response) and how long it
-/// took.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Outcome {
-    pub(crate) status: Option<StatusCode>,
-    pub(crate) elapsed: Duration,
 }
 
 impl Snapshot {
@@ -248,7 +235,6 @@ impl RequestCtx {
             route: req.extensions().get().cloned(),
             headers: Headers::copy(req.headers()),
             remote_addr,
-            outcome: OnceLock::new(),
         });
         let ctx = RequestCtx {
             pii,
