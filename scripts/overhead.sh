@@ -14,12 +14,19 @@
 # OVERHEAD_PARTS (see examples/examples/overhead_server.rs) turns on only some of crumbtrail's
 # parts, e.g. `OVERHEAD_PARTS=tower scripts/overhead.sh` for the tower layer alone, and
 # `MODE=layer scripts/overhead.sh` compares plain with plain behind a layer that does nothing.
+# `SERVER=official scripts/overhead.sh` loads the same server with the official Sentry SDK in
+# crumbtrail's place (scripts/official-sdk, built outside the workspace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-15} SECONDS_PER_RUN=${SECONDS_PER_RUN:-4} CONNECTIONS=${CONNECTIONS:-32}
-PIN=${PIN:-1} MODE=${MODE:-crumbtrail}
-cargo build -q --release -p crumbtrail-examples --example overhead_server
-BIN=target/release/examples/overhead_server
+PIN=${PIN:-1}
+if [ "${SERVER:-crumbtrail}" = official ]; then
+  cargo build -q --release --locked --manifest-path scripts/official-sdk/Cargo.toml
+  BIN=scripts/official-sdk/target/release/official-sdk-overhead MODE=${MODE:-sentry}
+else
+  cargo build -q --release -p crumbtrail-examples --example overhead_server
+  BIN=target/release/examples/overhead_server MODE=${MODE:-crumbtrail}
+fi
 server_cpu=() wrk_cpu=()
 if [ "$PIN" = 1 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   server_cpu=(taskset -c 0) wrk_cpu=(taskset -c 1)

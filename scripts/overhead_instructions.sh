@@ -10,11 +10,20 @@
 # costs any tower layer), then crumbtrail with its parts turned on one after the other (the
 # server's OVERHEAD_PARTS): the tower layer alone, then with sessions, the tracing layer, the
 # reqwest middleware without and then with trace propagation (the last one is the full stack).
+#
+# SERVER=official measures the same server with the official Sentry SDK in crumbtrail's place
+# (scripts/official-sdk, built outside the workspace; MODE=sentry-nosession for its tower
+# layers without a session per request).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-15}
-cargo build -q --release -p crumbtrail-examples --example overhead_server
-BIN=$PWD/target/release/examples/overhead_server
+if [ "${SERVER:-crumbtrail}" = official ]; then
+  cargo build -q --release --locked --manifest-path scripts/official-sdk/Cargo.toml
+  BIN=$PWD/scripts/official-sdk/target/release/official-sdk-overhead MODE=${MODE:-sentry}
+else
+  cargo build -q --release -p crumbtrail-examples --example overhead_server
+  BIN=$PWD/target/release/examples/overhead_server MODE=${MODE:-crumbtrail}
+fi
 OUT=${KEEP_DIR:-$(mktemp -d)}
 [ -n "${KEEP_DIR:-}" ] || trap 'rm -rf "$OUT"' EXIT
 measure() { # mode port [label]
@@ -53,7 +62,7 @@ PY
   echo "$label: $requests requests, $((total / requests)) instructions/request, $((mallocs / requests)) mallocs/request"
 }
 measure plain 38131
-if [ "${BREAKDOWN:-0}" = 1 ]; then
+if [ "${BREAKDOWN:-0}" = 1 ] && [ "$MODE" = crumbtrail ]; then
   measure layer 38132
   parts=""
   for part in tower sessions tracing reqwest propagation; do
@@ -61,5 +70,5 @@ if [ "${BREAKDOWN:-0}" = 1 ]; then
     OVERHEAD_PARTS=$parts measure crumbtrail 38132 "crumbtrail[$parts]"
   done
 else
-  measure crumbtrail 38132
+  measure "$MODE" 38132
 fi
