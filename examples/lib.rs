@@ -6,3 +6,6 @@
 
 #[path = "src/axum_service.rs"]
 pub mod axum_service;
+
+#[path = "src/overhead_app.rs"]
+pub mod overhead_app;

@@ -13,29 +13,9 @@
 //! `reqwest`), `sessions` the release (and so the request-mode sessions, with `tower`).
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::Router;
-use axum::extract::State;
-use axum::routing::get;
 use crumbtrail::ClientOptions;
+use crumbtrail_examples::overhead_app;
 use tracing_subscriber::layer::SubscriberExt;
-
-/// The handler's state, shared behind an `Arc` as axum recommends: routers clone the state for
-/// every request, and once more for every layer a route is wrapped in.
-struct App {
-    http: reqwest_middleware::ClientWithMiddleware,
-    downstream: String,
-}
-
-async fn hello(State(app): State<Arc<App>>) -> String {
-    tracing::info!(target: "bench", "hello requested");
-    match app.http.get(&app.downstream).send().await {
-        Ok(r) => format!("hello, downstream said {}", r.status().as_u16()),
-        Err(e) => format!("hello, downstream failed: {e}"),
-    }
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,14 +30,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .as_deref()
                 .is_none_or(|list| list.split(',').any(|p| p.trim() == name))
     };
-
-    // The downstream service: plain in both modes.
-    let downstream = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let downstream_url = format!("http://{}/", downstream.local_addr()?);
-    tokio::spawn(async move {
-        let app = Router::new().route("/", get(|| async { "ok" }));
-        axum::serve(downstream, app).await.ok();
-    });
 
     // With the SDK: a devserver in-process is too heavy to share the 2 cores fairly, so events
     // go to a transport that discards them; everything up to the transport runs.
@@ -78,11 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         None
     };
-    let mut builder = reqwest_middleware::ClientBuilder::new(
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?,
-    );
+    let mut builder = overhead_app::http_client()?;
     if part("reqwest") {
         let mut middleware = crumbtrail::reqwest::CrumbtrailMiddleware::new();
         if !part("propagation") {
@@ -90,19 +58,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         builder = builder.with(middleware);
     }
-    let state = Arc::new(App {
-        http: builder.build(),
-        downstream: downstream_url,
-    });
-    let mut app = Router::new().route("/", get(hello));
+    let (mut app, state) = overhead_app::start(builder).await?;
     if mode == "layer" {
         app = app.layer(tower_layer::Identity::new());
     }
     if part("tower") {
         app = app.layer(crumbtrail::tower::CrumbtrailLayer::new());
     }
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("{mode} listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app.with_state(state)).await?;
+    overhead_app::serve(app, state, &mode, port).await?;
     Ok(())
 }

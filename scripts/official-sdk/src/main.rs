@@ -16,30 +16,15 @@
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::Request;
-use axum::routing::get;
 use sentry::{Envelope, Hub, Transport};
 use tracing_subscriber::layer::SubscriberExt;
 
-/// The handler's state, shared behind an `Arc` as axum recommends: routers clone the state for
-/// every request, and once more for every layer a route is wrapped in.
-struct App {
-    http: reqwest_middleware::ClientWithMiddleware,
-    downstream: String,
-}
-
-async fn hello(State(app): State<Arc<App>>) -> String {
-    tracing::info!(target: "bench", "hello requested");
-    match app.http.get(&app.downstream).send().await {
-        Ok(r) => format!("hello, downstream said {}", r.status().as_u16()),
-        Err(e) => format!("hello, downstream failed: {e}"),
-    }
-}
+/// The service itself, the same file crumbtrail's benchmark server uses.
+#[path = "../../../examples/src/overhead_app.rs"]
+mod overhead_app;
 
 /// Discards every envelope: everything up to the transport runs. With `SENTRY_BENCH_DEBUG`
 /// set in the environment it first prints each envelope's items to stderr (for checking that
@@ -81,14 +66,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port: u16 = args.next().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let with_sdk = mode == "sentry" || mode == "sentry-nosession";
 
-    // The downstream service: plain in both modes.
-    let downstream = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let downstream_url = format!("http://{}/", downstream.local_addr()?);
-    tokio::spawn(async move {
-        let app = Router::new().route("/", get(|| async { "ok" }));
-        axum::serve(downstream, app).await.ok();
-    });
-
     // With the SDK: events go to a transport that discards them; everything up to the
     // transport runs.
     let _guard = if with_sdk {
@@ -115,16 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None
     };
     // No middleware in any mode: the official SDK has no reqwest integration.
-    let builder = reqwest_middleware::ClientBuilder::new(
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?,
-    );
-    let state = Arc::new(App {
-        http: builder.build(),
-        downstream: downstream_url,
-    });
-    let mut app = Router::new().route("/", get(hello));
+    let (mut app, state) = overhead_app::start(overhead_app::http_client()?).await?;
     // axum applies layers inside out: the hub layer must be the outer one (added last), as
     // sentry-tower's docs require.
     if mode == "sentry" {
@@ -140,8 +108,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .layer(sentry_tower::SentryHttpLayer::new())
             .layer(sentry_tower::NewSentryLayer::<Request<Body>>::new_from_top());
     }
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("{mode} listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app.with_state(state)).await?;
+    overhead_app::serve(app, state, &mode, port).await?;
     Ok(())
 }
