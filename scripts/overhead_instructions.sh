@@ -6,10 +6,11 @@
 # only (the kernel's share of a request, ~60% here, is the same in both modes).
 # Needs valgrind and wrk. Prints, per mode: requests, instructions/request, mallocs/request.
 #
-# BREAKDOWN=1 also measures plain behind a layer that does nothing (what axum's Router::layer
-# costs any tower layer), then crumbtrail with its parts turned on one after the other (the
-# server's OVERHEAD_PARTS): the tower layer alone, then with sessions, the tracing layer, the
-# reqwest middleware without and then with trace propagation (the last one is the full stack).
+# BREAKDOWN=1 also measures crumbtrail and the frameworks' floor (overhead_server.rs's `floor`
+# mode: what any SDK with these parts pays before doing work of its own) with their parts
+# turned on one after the other (the server's OVERHEAD_PARTS): the tower layer alone, then
+# with sessions (crumbtrail only), the tracing layer, the reqwest middleware without and then
+# with trace propagation (the last one is the full stack).
 #
 # SERVER=official measures the same server with the official Sentry SDK in crumbtrail's place
 # (scripts/official-sdk, built outside the workspace; MODE=sentry-nosession for its tower
@@ -38,7 +39,7 @@ measure() { # mode port [label]
   callgrind_control -d "$pid" >/dev/null 2>&1
   kill "$pid"; wait "$pid" 2>/dev/null || true
   local dump
-  dump=$(ls "$OUT"/cg."$label".*.1)
+  dump=$(ls "$OUT/cg.$label".*.1)
   local total mallocs
   total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
   # Calls to libc's malloc, summed over every call site in the dump.
@@ -63,11 +64,13 @@ PY
 }
 measure plain 38131
 if [ "${BREAKDOWN:-0}" = 1 ] && [ "$MODE" = crumbtrail ]; then
-  measure layer 38132
-  parts=""
-  for part in tower sessions tracing reqwest propagation; do
-    parts="${parts:+$parts,}$part"
-    OVERHEAD_PARTS=$parts measure crumbtrail 38132 "crumbtrail[$parts]"
+  for mode in floor crumbtrail; do
+    parts=""
+    for part in tower sessions tracing reqwest propagation; do
+      [ "$mode:$part" = floor:sessions ] && continue
+      parts="${parts:+$parts,}$part"
+      OVERHEAD_PARTS=$parts measure "$mode" 38132 "$mode[$parts]"
+    done
   done
 else
   measure "$MODE" 38132
