@@ -16,9 +16,9 @@
 # MODE names the modes to compare with plain, comma-separated (default crumbtrail), e.g.
 # MODE=floor,crumbtrail for crumbtrail and the frameworks' floor (what any SDK with the same
 # parts pays before doing work of its own; see examples/examples/overhead_server.rs).
-# OVERHEAD_PARTS turns on only some parts, in both modes: `OVERHEAD_PARTS=tower scripts/overhead.sh`
-# for crumbtrail's tower layer alone, `OVERHEAD_PARTS=tower MODE=floor scripts/overhead.sh` for a
-# tower layer that does nothing. `SERVER=official scripts/overhead.sh` loads the same server
+# OVERHEAD_PARTS turns on only some parts, in both modes: `OVERHEAD_PARTS=tower
+# scripts/overhead.sh` for crumbtrail's tower layer alone, `OVERHEAD_PARTS=tower MODE=floor
+# scripts/overhead.sh` for a tower layer that does nothing. `SERVER=official scripts/overhead.sh` loads the same server
 # with the official Sentry SDK in crumbtrail's place (scripts/official-sdk, built outside the
 # workspace).
 set -euo pipefail
