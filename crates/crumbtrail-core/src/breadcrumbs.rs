@@ -1,6 +1,5 @@
 //! Recording breadcrumbs: the trail that leads up to an event.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crumbtrail_protocol::Breadcrumb;
@@ -125,7 +124,7 @@ fn record<B: IntoBreadcrumb>(
         let recorded_at = crumb.timestamp.is_none().then(std::time::SystemTime::now);
         if let Some(before) = &options.before_breadcrumb {
             let before = Arc::clone(before);
-            match catch_unwind(AssertUnwindSafe(|| before(crumb, hint))) {
+            match crate::sdk_work(|| before(crumb, hint)).0 {
                 Ok(Some(c)) => crumb = c,
                 Ok(None) => return,
                 Err(_) => {

@@ -5,7 +5,6 @@
 
 use std::backtrace::Backtrace;
 use std::error::Error;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crumbtrail_protocol::{DataCategory, DiscardReason, Event, EventId, Exception, Level};
@@ -266,7 +265,7 @@ pub(crate) fn capture_with(
 ) -> Option<EventId> {
     let options = &client.ctx.options;
     let rate = match &options.error_sampler {
-        Some(sampler) => catch_unwind(AssertUnwindSafe(|| sampler(&event, &hint))).unwrap_or(0.0),
+        Some(sampler) => crate::sdk_work(|| sampler(&event, &hint)).0.unwrap_or(0.0),
         None => options.sample_rate,
     };
     if !(rate >= 1.0 || (rate > 0.0 && fastrand::f64() < rate)) {

@@ -37,6 +37,7 @@ mod options;
 mod performance;
 mod pii;
 mod scope;
+mod sdk_work;
 mod session;
 mod spotlight;
 mod stacktrace;
@@ -78,6 +79,7 @@ pub use scope::{
     Attachment, BAGGAGE_INLINE, CrumbProcessor, EventProcessor, ProcessCrumb, ProcessEvent,
     PropagationContext, Scope,
 };
+pub use sdk_work::{in_sdk_work, sdk_work};
 pub use session::{RequestSession, start_request_session};
 pub use spotlight::{DEFAULT_SPOTLIGHT_URL, Spotlight};
 pub use transport::{

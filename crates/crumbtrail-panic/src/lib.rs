@@ -47,8 +47,15 @@ pub fn install_with_timeout(flush_timeout: Duration) {
 
 /// Captures a panic and waits up to `flush_timeout` for its delivery. Does nothing when the SDK
 /// is disabled, and never panics itself.
+///
+/// Nor for a panic in the SDK's own work ([`crumbtrail_core::in_sdk_work`]): on the sender's
+/// thread (a `before_send` or event processor that panics), or in a hook the SDK calls and
+/// guards on any thread (`before_breadcrumb`, a sampler, a tracing handler). The SDK catches
+/// those, drops what the hook was for and counts it; reporting them as crashes would mark
+/// the session crashed when nothing crashed, block the thread in the flush, and, on the sender
+/// thread, wait on the sender itself with an event that panics the same hook again.
 pub fn report(info: &PanicHookInfo<'_>, flush_timeout: Duration) {
-    if IN_HOOK.with(|f| f.replace(true)) {
+    if crumbtrail_core::in_sdk_work() || IN_HOOK.with(|f| f.replace(true)) {
         return;
     }
     let _reset = ResetFlag;

@@ -1,7 +1,6 @@
 //! Which outgoing requests get trace headers (PROTOCOL.md §9.3: `trace_propagation_targets`).
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crumbtrail_core::protocol::Dsn;
@@ -74,9 +73,9 @@ impl PropagationTarget {
             Rule::All => true,
             Rule::Substring(text) => url.contains(&**text),
             Rule::Pattern(parts) => pattern_matches(parts, url),
-            Rule::Custom(matcher) => {
-                catch_unwind(AssertUnwindSafe(|| matcher(url))).unwrap_or(false)
-            }
+            Rule::Custom(matcher) => crumbtrail_core::sdk_work(|| matcher(url))
+                .0
+                .unwrap_or(false),
         }
     }
 }

@@ -2,12 +2,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crumbtrail_core::{
     Breadcrumb, BreadcrumbHint, Client, Event as CrumbEvent, EventHint, add_breadcrumb_with_hint,
-    capture_event_with_hint, current_client,
+    capture_event_with_hint, current_client, in_sdk_work, sdk_work,
 };
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
@@ -274,15 +273,15 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let meta = attrs.metadata();
-        if !self.rules.wants(meta.target(), meta) || current_client().is_none() {
+        if !self.rules.wants(meta.target(), meta) || in_sdk_work() || current_client().is_none() {
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let recorded = catch_unwind(AssertUnwindSafe(|| {
+        let (recorded, _) = sdk_work(|| {
             let mut visitor = FieldVisitor::new(false);
             attrs.record(&mut visitor);
             span_fields_of(visitor)
-        }));
+        });
         if let Ok(fields) = recorded {
             span.extensions_mut().insert(SpanFields(fields));
         }
@@ -290,15 +289,15 @@ where
 
     fn on_record(&self, id: &Id, values: &SpanRecord<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        if span.extensions().get::<SpanFields>().is_none() {
-            return; // a span the layer does not record
+        if in_sdk_work() || span.extensions().get::<SpanFields>().is_none() {
+            return; // the SDK's own work, or a span the layer does not record
         }
         // Formatted before taking the lock: a field's Debug impl may do anything.
-        let recorded = catch_unwind(AssertUnwindSafe(|| {
+        let (recorded, _) = sdk_work(|| {
             let mut visitor = FieldVisitor::new(false);
             values.record(&mut visitor);
             span_fields_of(visitor)
-        }));
+        });
         if let (Ok(more), Some(SpanFields(fields))) =
             (recorded, span.extensions_mut().get_mut::<SpanFields>())
         {
@@ -313,11 +312,17 @@ where
         if !log && !self.rules.wants(meta.target(), meta) {
             return;
         }
+        // Not on the sender's threads, and not from inside the layer's own handling of a record
+        // (a handler, a `before_breadcrumb` hook or a field's Debug impl that logs): those
+        // would loop.
+        if in_sdk_work() {
+            return;
+        }
         let Some(client) = current_client() else {
             return;
         };
         // Nothing below may unwind into the code that logged (a field's Debug impl, say).
-        let outcome = catch_unwind(AssertUnwindSafe(|| self.process(event, log, &client, &ctx)));
+        let (outcome, _) = sdk_work(|| self.process(event, log, &client, &ctx));
         if outcome.is_err() {
             debug_note(
                 &client,

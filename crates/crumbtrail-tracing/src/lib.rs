@@ -65,7 +65,12 @@
 //!
 //! 1. Records of crumbtrail's own targets (`crumbtrail`, `crumbtrail::*`, `crumbtrail_*`,
 //!    e.g. `crumbtrail_core::worker`) are dropped, before any handler: the SDK's own
-//!    diagnostics never loop back into it. (So are their spans.)
+//!    diagnostics never loop back into it. (So are their spans.) So is everything logged
+//!    while the SDK does its own work ([`crumbtrail_core::in_sdk_work`]): on the sender's
+//!    threads (a `before_send` or event processor that logs, the HTTP stack's own log
+//!    lines), and from inside the layer's handling of a record (a handler, a
+//!    `before_breadcrumb` hook or a field's `Debug` impl that logs), which would otherwise
+//!    re-enter the layer without end under a global subscriber.
 //! 2. [Global handlers](CrumbtrailLayer::global_handler), in the order added, for records
 //!    at or above either threshold (ignored targets included).
 //! 3. The [target handler](CrumbtrailLayer::target_handler) of the most specific matching

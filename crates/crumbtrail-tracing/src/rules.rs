@@ -230,7 +230,7 @@ impl Rules {
 }
 
 fn call(handler: &Handler, record: &Record<'_>, on_panic: &impl Fn()) -> Handling {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(record))) {
+    match crumbtrail_core::sdk_work(|| handler(record)).0 {
         Ok(handling) => handling,
         Err(_) => {
             on_panic();

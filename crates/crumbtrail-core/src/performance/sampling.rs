@@ -1,7 +1,5 @@
 //! The sampling decision for a new transaction.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use crumbtrail_protocol::{DataCategory, DiscardReason};
 
 use crate::client::ClientCtx;
@@ -46,15 +44,13 @@ pub(crate) fn decide(
 ) -> Option<Decision> {
     let options = &ctx.options;
     let rate = match (&options.traces_sampler, options.traces_sample_rate) {
-        (Some(sampler), _) => {
-            catch_unwind(AssertUnwindSafe(|| sampler(sampling))).unwrap_or_else(|_| {
-                ctx.debug(
-                    "traces_sampler_panic",
-                    format_args!("traces_sampler panicked; the transaction is not sampled"),
-                );
-                0.0
-            })
-        }
+        (Some(sampler), _) => crate::sdk_work(|| sampler(sampling)).0.unwrap_or_else(|_| {
+            ctx.debug(
+                "traces_sampler_panic",
+                format_args!("traces_sampler panicked; the transaction is not sampled"),
+            );
+            0.0
+        }),
         (None, None) => return None, // performance monitoring is off
         (None, Some(rate)) => match sampling.parent_sampled {
             Some(parent) => f64::from(u8::from(parent)),

@@ -128,8 +128,12 @@ pub(crate) fn start(ctx: Arc<ClientCtx>, queue_size: usize) -> SenderHandle {
     let spawned = std::thread::Builder::new()
         .name("crumbtrail-sender".into())
         .spawn(move || {
+            // The sender's threads (this one and its runtime's blocking pool, which resolves
+            // DNS) record nothing: what user hooks and the HTTP stack log here stays here.
+            crate::sdk_work::mark_sdk_thread();
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
+                .on_thread_start(crate::sdk_work::mark_sdk_thread)
                 .build()
             {
                 Ok(rt) => rt,
