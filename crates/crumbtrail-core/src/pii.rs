@@ -1,7 +1,10 @@
 //! Personal data and secrets (PROTOCOL.md §12): the always-on key denylist, and what
 //! `send_default_pii = false` (the default) leaves out.
 
-use crumbtrail_protocol::{Event, MetaNode, Remark, RemarkType};
+use crumbtrail_protocol::{
+    Breadcrumb, Event, Exception, Meta, MetaNode, Remark, RemarkType, Request, Span, Transaction,
+    User, Values,
+};
 use serde_json::{Map, Value};
 
 use crate::options::ClientOptions;
@@ -108,32 +111,82 @@ fn removed_meta() -> MetaNode {
     MetaNode::new().with_remark(Remark::new("!config", RemarkType::Removed))
 }
 
+/// The parts of an event or a transaction the PII policy and the scrubber look at.
+struct Payload<'a> {
+    user: &'a mut Option<User>,
+    request: &'a mut Option<Request>,
+    extra: &'a mut Map<String, Value>,
+    breadcrumbs: &'a mut Option<Values<Breadcrumb>>,
+    /// An event's exceptions (their frames' variables).
+    exception: Option<&'a mut Option<Values<Exception>>>,
+    /// A transaction's child spans (their data).
+    spans: &'a mut [Span],
+    meta: &'a mut Meta,
+}
+
 /// Applies the PII policy and the scrubber to an event.
 pub(crate) fn apply(event: &mut Event, options: &ClientOptions) {
+    apply_to(
+        Payload {
+            user: &mut event.user,
+            request: &mut event.request,
+            extra: &mut event.extra,
+            breadcrumbs: &mut event.breadcrumbs,
+            exception: Some(&mut event.exception),
+            spans: &mut [],
+            meta: &mut event.meta,
+        },
+        options,
+    );
+}
+
+/// Applies the PII policy and the scrubber to a transaction, as to an event: its request
+/// interface carries the same headers an error in the same request would.
+pub(crate) fn apply_to_transaction(tx: &mut Transaction, options: &ClientOptions) {
+    apply_to(
+        Payload {
+            user: &mut tx.user,
+            request: &mut tx.request,
+            extra: &mut tx.extra,
+            breadcrumbs: &mut tx.breadcrumbs,
+            exception: None,
+            spans: &mut tx.spans,
+            meta: &mut tx.meta,
+        },
+        options,
+    );
+}
+
+fn apply_to(payload: Payload<'_>, options: &ClientOptions) {
+    let Payload {
+        user,
+        request,
+        extra,
+        breadcrumbs,
+        exception,
+        spans,
+        meta,
+    } = payload;
     let pii = options.send_default_pii;
     if !pii {
-        if let Some(user) = &mut event.user {
+        if let Some(user) = user {
             if user.ip_address.take().is_some() {
-                event.meta.annotate(&["user", "ip_address"], removed_meta());
+                meta.annotate(&["user", "ip_address"], removed_meta());
             }
         }
-        if let Some(req) = &mut event.request {
+        if let Some(req) = request {
             if req.cookies.take().is_some() {
-                event.meta.annotate(&["request", "cookies"], removed_meta());
+                meta.annotate(&["request", "cookies"], removed_meta());
             }
             for (name, value) in req.headers.iter_mut() {
                 let norm = name.to_ascii_uppercase().replace('-', "_");
                 if SENSITIVE_HEADERS.contains(&norm.as_str()) && !value.is_empty() {
                     value.clear();
-                    event
-                        .meta
-                        .annotate(&["request", "headers", name.as_str()], removed_meta());
+                    meta.annotate(&["request", "headers", name.as_str()], removed_meta());
                 }
             }
             if req.env.remove("REMOTE_ADDR").is_some() {
-                event
-                    .meta
-                    .annotate(&["request", "env", "REMOTE_ADDR"], removed_meta());
+                meta.annotate(&["request", "env", "REMOTE_ADDR"], removed_meta());
             }
         }
     }
@@ -145,7 +198,7 @@ pub(crate) fn apply(event: &mut Event, options: &ClientOptions) {
             || (!pii && PII_DENYLIST.iter().any(|d| d.eq_ignore_ascii_case(key)))
     };
     let mut marks: Vec<Vec<String>> = Vec::new();
-    if let Some(req) = &mut event.request {
+    if let Some(req) = request {
         for (name, value) in req.headers.iter_mut() {
             let norm = name.to_ascii_lowercase().replace('-', "_");
             if (denied(name) || denied(&norm)) && value != FILTERED && !value.is_empty() {
@@ -164,13 +217,13 @@ pub(crate) fn apply(event: &mut Event, options: &ClientOptions) {
         }
     }
     scrub_map(
-        &mut event.extra,
+        extra,
         &denied,
         scrubber.recursive,
         &mut vec!["extra".into()],
         &mut marks,
     );
-    if let Some(user) = &mut event.user {
+    if let Some(user) = user {
         scrub_map(
             &mut user.data,
             &denied,
@@ -179,7 +232,7 @@ pub(crate) fn apply(event: &mut Event, options: &ClientOptions) {
             &mut marks,
         );
     }
-    if let Some(crumbs) = &mut event.breadcrumbs {
+    if let Some(crumbs) = breadcrumbs {
         for (i, crumb) in crumbs.values.iter_mut().enumerate() {
             let mut path = vec![
                 "breadcrumbs".into(),
@@ -196,9 +249,9 @@ pub(crate) fn apply(event: &mut Event, options: &ClientOptions) {
             );
         }
     }
-    for (ei, exc) in event
-        .exception
-        .iter_mut()
+    for (ei, exc) in exception
+        .into_iter()
+        .flat_map(|e| e.iter_mut())
         .flat_map(|e| e.values.iter_mut())
         .enumerate()
     {
@@ -226,9 +279,19 @@ pub(crate) fn apply(event: &mut Event, options: &ClientOptions) {
             );
         }
     }
+    for (i, span) in spans.iter_mut().enumerate() {
+        let mut path = vec!["spans".into(), i.to_string(), "data".into()];
+        scrub_map(
+            &mut span.data,
+            &denied,
+            scrubber.recursive,
+            &mut path,
+            &mut marks,
+        );
+    }
     for path in marks {
         let path: Vec<&str> = path.iter().map(String::as_str).collect();
-        event.meta.annotate(&path, filtered_meta());
+        meta.annotate(&path, filtered_meta());
     }
 }
 
@@ -294,6 +357,48 @@ mod tests {
         crumb.data.insert("Authorization".into(), json!("Bearer y"));
         e.breadcrumbs = Some(vec![crumb].into());
         e
+    }
+
+    #[test]
+    fn transactions_are_scrubbed_as_events_are() {
+        use crumbtrail_protocol::{SpanId, TraceContext, TraceId};
+        let e = event();
+        let (trace, root) = (TraceId::random(), SpanId::random());
+        let mut tx = Transaction::new("GET /login", TraceContext::new(trace, root));
+        tx.user = e.user;
+        tx.request = e.request;
+        tx.extra = e.extra;
+        // Underscore spellings are the same headers once normalised (§12.2).
+        let headers = &mut tx.request.as_mut().unwrap().headers;
+        headers.insert("proxy_authorization".into(), "Basic p".into());
+        headers.insert("x_api_key".into(), "k".into());
+        let mut span = Span::new(trace, SpanId::random(), "db.query");
+        span.data.insert("password".into(), json!("hunter2"));
+        span.data.insert("rows".into(), json!(3));
+        tx.spans.push(span);
+
+        apply_to_transaction(&mut tx, &ClientOptions::default());
+        assert_eq!(tx.user.as_ref().unwrap().ip_address, None);
+        let req = tx.request.as_ref().unwrap();
+        assert_eq!(req.cookies, None);
+        assert_eq!(req.headers["Authorization"], "");
+        assert_eq!(req.headers["proxy_authorization"], "");
+        assert_eq!(req.headers["x_api_key"], "");
+        assert_eq!(req.headers["X-Csrftoken"], FILTERED);
+        assert_eq!(req.headers["X-Request-Id"], "r1");
+        assert_eq!(req.data.as_ref().unwrap()["password"], FILTERED);
+        assert_eq!(tx.extra["api_key"], FILTERED);
+        assert_eq!(tx.spans[0].data["password"], FILTERED);
+        assert_eq!(tx.spans[0].data["rows"], 3);
+        let meta = serde_json::to_value(&tx.meta).unwrap();
+        assert_eq!(
+            meta["request"]["headers"]["X-Csrftoken"][""]["rem"],
+            json!([["!config", "s"]])
+        );
+        assert_eq!(
+            meta["spans"]["0"]["data"]["password"][""]["rem"],
+            json!([["!config", "s"]])
+        );
     }
 
     #[test]

@@ -424,3 +424,42 @@ async fn the_decision_is_the_traces_random_number_under_the_rate() {
     }
     assert!((20..=100).contains(&kept), "about 30% of 200 kept: {kept}");
 }
+
+#[tokio::test]
+async fn transactions_arrive_scrubbed_as_errors_do() {
+    let server = server().await;
+    let client = client(&server, traced(1.0));
+    async {
+        let tx = start_transaction("POST /login", "http.server");
+        let mut request = crumbtrail_core::protocol::Request {
+            cookies: Some("sid=abc".into()),
+            ..Default::default()
+        };
+        for (name, value) in [
+            ("authorization", "Bearer secret-1"),
+            ("proxy_authorization", "Basic secret-2"),
+            ("x-csrftoken", "secret-3"),
+            ("x-request-id", "r1"),
+        ] {
+            request.headers.insert(name.into(), value.into());
+        }
+        tx.set_request(request);
+        let span = tx.start_child("db.query", "SELECT user");
+        span.set_data("password", "secret-4");
+        span.finish();
+        tx.finish().expect("queued");
+    }
+    .bind_client(&client)
+    .await;
+    assert!(client.flush(WAIT).await);
+
+    let got = server.transactions();
+    let (_, tx) = &got[0];
+    let request = tx.request.as_ref().expect("the request interface");
+    assert_eq!(request.cookies, None);
+    assert_eq!(request.headers["authorization"], "");
+    assert_eq!(request.headers["proxy_authorization"], "");
+    assert_eq!(request.headers["x-csrftoken"], "[Filtered]");
+    assert_eq!(request.headers["x-request-id"], "r1");
+    assert_eq!(tx.spans[0].data["password"], "[Filtered]");
+}

@@ -30,6 +30,15 @@ const PII_HEADERS: &[&str] = &[
     "x-cluster-client-ip",
 ];
 
+/// Whether `name` is one of [`PII_HEADERS`], in any case and with `_` for `-` (hyper accepts
+/// `proxy_authorization`; PROTOCOL.md §12.2 compares names normalised).
+fn is_pii_header(name: &str) -> bool {
+    let same = |a: u8, b: u8| a.to_ascii_lowercase() == b || (a == b'_' && b == b'-');
+    PII_HEADERS.iter().any(|pii| {
+        pii.len() == name.len() && name.bytes().zip(pii.bytes()).all(|(a, b)| same(a, b))
+    })
+}
+
 /// A request's headers, copied into one buffer: `name:value\n` for each (names hold no `:`,
 /// values no `\n`). One allocation and one free per request, and no reference kept into the
 /// connection's read buffer (as cloned `HeaderValue`s would).
@@ -131,7 +140,7 @@ impl Snapshot {
             ..Default::default()
         };
         for (name, value) in self.headers.iter() {
-            if !self.pii && PII_HEADERS.contains(&name) {
+            if !self.pii && is_pii_header(name) {
                 continue;
             }
             let value = String::from_utf8_lossy(value);
@@ -406,6 +415,21 @@ mod tests {
         assert!(r.env.is_empty());
         assert_eq!(ctx.request.transaction(), "POST /cart/7");
         assert!(!ctx.pii);
+    }
+
+    #[test]
+    fn pii_headers_match_in_any_spelling() {
+        for name in [
+            "authorization",
+            "Proxy-Authorization",
+            "proxy_authorization",
+            "X_API_KEY",
+        ] {
+            assert!(is_pii_header(name), "{name}");
+        }
+        for name in ["x-request-id", "authorizations", "x-api-ke", "cookie2"] {
+            assert!(!is_pii_header(name), "{name}");
+        }
     }
 
     #[test]

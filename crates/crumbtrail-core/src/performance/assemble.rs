@@ -45,14 +45,6 @@ pub(crate) fn assemble_transaction(
         ],
     );
     tx.sdk.get_or_insert_with(|| ctx.sdk.clone());
-    if !options.send_default_pii {
-        if let Some(user) = &mut tx.user {
-            user.ip_address = None;
-        }
-        if let Some(request) = &mut tx.request {
-            request.cookies = None;
-        }
-    }
 
     let spans = tx.spans.len() as u64 + 1;
     let drop_as = |reason: DiscardReason| {
@@ -75,6 +67,8 @@ pub(crate) fn assemble_transaction(
             }
         }
     }
+    // As for events, after the hook: what it adds is scrubbed too.
+    crate::pii::apply_to_transaction(&mut tx, options);
     let item = match tx.to_item() {
         Ok(item) => item,
         Err(e) => {

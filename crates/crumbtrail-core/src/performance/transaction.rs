@@ -219,8 +219,9 @@ impl Transaction {
         });
     }
 
-    /// Sets the HTTP request it served (web integrations do). Cookies are dropped when it is
-    /// sent unless `send_default_pii` is on.
+    /// Sets the HTTP request it served (web integrations do). It is scrubbed when sent, as an
+    /// error event's is (PROTOCOL.md §12): cookies and credential or client-IP headers dropped
+    /// unless `send_default_pii` is on, denylisted keys always `[Filtered]`.
     pub fn set_request(&self, request: Request) {
         self.edit(|d| d.request = Some(request));
     }
