@@ -138,7 +138,13 @@ fn record<B: IntoBreadcrumb>(
                 }
             }
         }
-        let size = estimate_size(&crumb);
+        let mut size = estimate_size(&crumb);
+        if size > max_bytes / 4 {
+            // It would take a quarter of the trail's budget or more (a log line with a large
+            // field, say): kept, shortened, rather than pushing the others out or being dropped.
+            crate::truncate::shorten_crumb(&mut crumb, options.max_value_length.max(1));
+            size = estimate_size(&crumb);
+        }
         Arc::make_mut(hub).isolation.crumbs.push(
             CrumbEntry {
                 crumb,

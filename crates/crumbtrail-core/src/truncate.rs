@@ -2,7 +2,8 @@
 //! nothing is rejected and every cut is annotated in `_meta`.
 
 use crumbtrail_protocol::limits::{MAX_MESSAGE_CHARS, MAX_TAG_KEY_CHARS, MAX_TAG_VALUE_CHARS};
-use crumbtrail_protocol::{Event, MetaNode, Remark, RemarkType};
+use crumbtrail_protocol::{Breadcrumb, Context, Event, MetaNode, Remark, RemarkType};
+use serde_json::{Map, Value};
 
 /// Cuts `s` to at most `max` characters (on a char boundary), ending in `...` when cut.
 /// Returns the original length in characters when it was cut.
@@ -35,7 +36,51 @@ fn note(event: &mut Event, path: &[&str], original: usize, max: usize) {
     );
 }
 
-/// Trims the message, tags, exception values and breadcrumb messages.
+/// Where a cut was made, and the original length there.
+type Cuts = Vec<(Vec<String>, usize)>;
+
+/// Trims every string in `value`, nested ones too, to `max` characters, noting each cut
+/// under its path.
+fn trim_strings(value: &mut Value, max: usize, path: &mut Vec<String>, cuts: &mut Cuts) {
+    match value {
+        Value::String(s) => {
+            if let Some(len) = trim(s, max) {
+                cuts.push((path.clone(), len));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                path.push(i.to_string());
+                trim_strings(item, max, path, cuts);
+                path.pop();
+            }
+        }
+        Value::Object(map) => trim_map(map, max, path, cuts),
+        _ => {}
+    }
+}
+
+fn trim_map(map: &mut Map<String, Value>, max: usize, path: &mut Vec<String>, cuts: &mut Cuts) {
+    for (key, value) in map.iter_mut() {
+        path.push(key.clone());
+        trim_strings(value, max, path, cuts);
+        path.pop();
+    }
+}
+
+/// Shortens a breadcrumb's message and data strings to `max` characters: what a crumb too
+/// large for the trail's byte budget becomes, rather than being dropped. (An event's crumbs
+/// are trimmed, and the cuts noted, again by [`apply`].)
+pub(crate) fn shorten_crumb(crumb: &mut Breadcrumb, max: usize) {
+    if let Some(m) = &mut crumb.message {
+        trim(m.to_mut(), max);
+    }
+    trim_map(&mut crumb.data, max, &mut Vec::new(), &mut Vec::new());
+}
+
+/// Trims the message, tags, exception values, breadcrumb messages, and every string in
+/// `extra`, breadcrumb data and free-form contexts (a log line's fields end up there: one
+/// large field would otherwise make the event too large for the server to take at all).
 pub(crate) fn apply(event: &mut Event, max_value_length: usize) {
     let message_max = MAX_MESSAGE_CHARS.min(max_value_length.max(1));
     if let Some(m) = &mut event.message {
@@ -102,6 +147,28 @@ pub(crate) fn apply(event: &mut Event, max_value_length: usize) {
             }
         }
     }
+    let max = max_value_length.max(1);
+    trim_map(&mut event.extra, max, &mut vec!["extra".into()], &mut cuts);
+    for (i, crumb) in event
+        .breadcrumbs
+        .iter_mut()
+        .flat_map(|b| b.values.iter_mut())
+        .enumerate()
+    {
+        let mut path = vec![
+            "breadcrumbs".to_owned(),
+            "values".into(),
+            i.to_string(),
+            "data".into(),
+        ];
+        trim_map(&mut crumb.data, max, &mut path, &mut cuts);
+    }
+    for (name, context) in event.contexts.0.iter_mut() {
+        if let Context::Other(map) = context {
+            let mut path = vec!["contexts".to_owned(), name.clone()];
+            trim_map(map, max, &mut path, &mut cuts);
+        }
+    }
     for (path, len) in cuts {
         let path: Vec<&str> = path.iter().map(String::as_str).collect();
         note(event, &path, len, max_value_length);
@@ -129,5 +196,47 @@ mod tests {
         let meta = serde_json::to_value(&e.meta).unwrap();
         assert_eq!(meta["message"][""]["len"], 2000);
         assert_eq!(meta["tags"]["k"][""]["len"], 300);
+    }
+
+    #[test]
+    fn trims_strings_in_extra_crumb_data_and_contexts() {
+        let big = "x".repeat(2_000_000);
+        let mut e = Event::new();
+        e.extra.insert("blob".into(), big.clone().into());
+        e.extra.insert("n".into(), 7.into());
+        e.extra
+            .insert("nested".into(), serde_json::json!({"list": ["short", big]}));
+        let mut crumb = Breadcrumb::new();
+        crumb.data.insert("body".into(), big.clone().into());
+        e.breadcrumbs = Some(vec![crumb].into());
+        let mut tracing = Map::new();
+        tracing.insert("field".into(), big.into());
+        e.contexts.insert("tracing", Context::Other(tracing));
+
+        apply(&mut e, 1024);
+        assert_eq!(e.extra["blob"].as_str().unwrap().chars().count(), 1024);
+        assert_eq!(e.extra["n"], 7);
+        assert_eq!(e.extra["nested"]["list"][0], "short");
+        assert!(
+            e.extra["nested"]["list"][1]
+                .as_str()
+                .unwrap()
+                .ends_with("...")
+        );
+        let crumbs = &e.breadcrumbs.as_ref().unwrap().values;
+        assert_eq!(crumbs[0].data["body"].as_str().unwrap().len(), 1024);
+        let Some(Context::Other(tracing)) = e.contexts.get("tracing") else {
+            panic!("the tracing context")
+        };
+        assert_eq!(tracing["field"].as_str().unwrap().len(), 1024);
+        assert!(serde_json::to_vec(&e).unwrap().len() < 64 * 1024);
+        let meta = serde_json::to_value(&e.meta).unwrap();
+        assert_eq!(meta["extra"]["blob"][""]["len"], 2_000_000);
+        assert_eq!(meta["extra"]["nested"]["list"]["1"][""]["len"], 2_000_000);
+        assert_eq!(
+            meta["breadcrumbs"]["values"]["0"]["data"]["body"][""]["len"],
+            2_000_000
+        );
+        assert_eq!(meta["contexts"]["tracing"]["field"][""]["len"], 2_000_000);
     }
 }

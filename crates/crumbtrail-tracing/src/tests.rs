@@ -523,3 +523,29 @@ async fn hooks_and_handlers_that_log_do_not_loop() {
     assert_eq!(events.len(), 1);
     assert_eq!(messages(last(&events)), ["once"]);
 }
+
+#[tokio::test]
+async fn a_large_field_is_shortened_not_dropped_nor_sent_whole() {
+    let big = "x".repeat(2_000_000);
+    let events = run(layer(), || {
+        let _span = tracing::info_span!("upload", body = %big).entered();
+        tracing::info!(target: "app", body = %big, "received");
+        tracing::error!(target: "app", body = %big, "rejected");
+    })
+    .await;
+    let error = events
+        .iter()
+        .find(|e| e.message.as_deref() == Some("rejected"))
+        .expect("the error event");
+    // Every copy of the field is cut to max_value_length (1024), and the cut is noted.
+    assert_eq!(error.extra["body"].as_str().unwrap().chars().count(), 1024);
+    let crumb = crumbs(error)
+        .into_iter()
+        .find(|c| c.message.as_deref() == Some("received"))
+        .expect("the crumb is kept");
+    assert!(crumb.data["body"].as_str().unwrap().len() <= 1024);
+    let size = serde_json::to_vec(error).unwrap().len();
+    assert!(size < 64 * 1024, "{size} bytes");
+    let meta = serde_json::to_value(&error.meta).unwrap();
+    assert_eq!(meta["extra"]["body"][""]["len"], 2_000_000);
+}
