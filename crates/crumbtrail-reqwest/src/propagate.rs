@@ -38,7 +38,9 @@ fn header_values<const K: usize>(
 impl OutgoingTrace {
     /// Sets `sentry-trace` (and `traceparent` when `traceparent` is true), replacing any the
     /// request had, and merges the Sentry entries into its `baggage`, keeping third-party
-    /// members and replacing `sentry-*` ones. Several `baggage` headers become one.
+    /// members and replacing `sentry-*` ones. Several `baggage` headers become one; values
+    /// that are not visible ASCII are kept as they were, as headers of their own before it.
+    /// Sentry entries that would take the merged value past `MAX_BAGGAGE_BYTES` are left out.
     ///
     /// The entries are the trace's frozen DSC if it came in from elsewhere (or a transaction
     /// froze it), else those of a trace that starts here: the trace id, the DSN and the
@@ -70,29 +72,34 @@ impl OutgoingTrace {
             }
             return;
         }
-        let existing: Vec<&str> = headers
-            .get_all(&BAGGAGE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+        // Values that are not visible ASCII cannot be merged as text: they are kept as they
+        // were (stale `sentry-*` entries in them included), so that nothing of the caller's
+        // is lost, and go first, so that ours, last, win where both have a key.
+        let mut existing = Vec::new();
+        let mut opaque = Vec::new();
+        for value in headers.get_all(&BAGGAGE) {
+            match value.to_str() {
+                Ok(text) => existing.push(text),
+                Err(_) => opaque.push(value.clone()),
+            }
+        }
         let existing = (!existing.is_empty()).then(|| existing.join(","));
         let ours = bg
             .as_ref()
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let ours = DynamicSamplingContext::from_baggage(ours);
-        match merge_baggage(existing.as_deref(), &ours) {
-            Some(merged) => {
-                // Percent-encoded entries and already-valid third-party ones always form a
-                // valid value; if not, the caller's header is kept as written.
-                if let Ok(value) = HeaderValue::try_from(merged) {
-                    headers.insert(BAGGAGE, value);
-                }
-            }
-            // Nothing left once stale sentry entries are dropped: send no header.
-            None => {
-                headers.remove(BAGGAGE);
-            }
+        let merged = match merge_baggage(existing.as_deref(), &ours).map(HeaderValue::try_from) {
+            Some(Ok(value)) => Some(value),
+            // Percent-encoded entries and already-valid third-party ones always form a valid
+            // value; if not, the caller's header is kept as written.
+            Some(Err(_)) => return,
+            // Nothing left once stale sentry entries are dropped: no merged value.
+            None => None,
+        };
+        headers.remove(BAGGAGE);
+        for value in opaque.into_iter().chain(merged) {
+            headers.append(BAGGAGE, value);
         }
     }
 }
@@ -228,6 +235,36 @@ mod tests {
             format!(
                 "vendor=1,other=a%20b;prop,sentry-trace_id={TRACE},sentry-public_key=pk,sentry-release=shop%402"
             )
+        );
+    }
+
+    #[test]
+    fn baggage_values_that_are_not_text_are_kept_as_they_were() {
+        let opaque = HeaderValue::from_bytes(b"vendor=caf\xe9,sentry-release=old").unwrap();
+        let ours = dsc(&[("trace_id", TRACE), ("release", "shop@2")]);
+        for text in [None, Some("other=1, sentry-environment=old")] {
+            let mut headers = HeaderMap::new();
+            headers.append("baggage", opaque.clone());
+            if let Some(text) = text {
+                headers.append("baggage", HeaderValue::from_static(text));
+            }
+            trace(None, ours.clone()).apply(&mut headers, false, &client());
+            let values: Vec<_> = headers.get_all("baggage").iter().collect();
+            let merged = match text {
+                Some(_) => format!("other=1,{}", ours.to_baggage()),
+                None => ours.to_baggage(),
+            };
+            // The caller's value first, as it was; ours, merged with the text ones, last.
+            assert_eq!(values, [&opaque, &HeaderValue::try_from(merged).unwrap()]);
+        }
+        // Nothing merged to add: the caller's value stays alone.
+        let mut headers = HeaderMap::new();
+        headers.append("baggage", opaque.clone());
+        headers.append("baggage", HeaderValue::from_static("sentry-release=old"));
+        trace(None, DynamicSamplingContext::new()).apply(&mut headers, false, &client());
+        assert_eq!(
+            headers.get_all("baggage").iter().collect::<Vec<_>>(),
+            [&opaque]
         );
     }
 

@@ -622,6 +622,30 @@ async fn third_party_baggage_is_kept_and_stale_sentry_entries_replaced() {
 }
 
 #[tokio::test]
+async fn a_baggage_value_that_is_not_text_loses_nothing() {
+    let (server, site) = (devserver().await, Recorder::start().await);
+    let client = client(&server, ClientOptions::default());
+    let http = http();
+    let theirs =
+        reqwest::header::HeaderValue::from_bytes(b"vendor=caf\xe9,other=1").expect("obs-text");
+    event_after(&server, &client, async {
+        http.get(site.url("/status/200"))
+            .header("baggage", theirs.clone())
+            .header("baggage", "more=2")
+            .send()
+            .await
+            .expect("200");
+    })
+    .await;
+    let seen = site.request("/status/200").headers;
+    let values: Vec<_> = seen.get_all("baggage").iter().collect();
+    assert_eq!(values.len(), 2, "{values:?}");
+    assert_eq!(values[0], theirs, "kept as it was");
+    let merged = values[1].to_str().expect("ascii");
+    assert!(merged.starts_with("more=2,sentry-trace_id="), "{merged}");
+}
+
+#[tokio::test]
 async fn a_continued_trace_passes_its_frozen_context_on() {
     let (server, site) = (devserver().await, Recorder::start().await);
     let client = client(&server, ClientOptions::default());

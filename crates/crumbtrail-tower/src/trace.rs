@@ -29,6 +29,10 @@ const BAGGAGE: HeaderName = HeaderName::from_static(BAGGAGE_HEADER);
 ///   there are none. With only `traceparent` (a non-Sentry caller), it is frozen only when the
 ///   baggage carries `sentry-` entries; otherwise this service heads the Sentry part of the
 ///   trace and the client builds the DSC from its own options.
+/// * The DSC keeps only the `sentry-` entries that fit in the W3C baggage limits (see
+///   `Baggage::parse`), so an oversized caller's baggage is not frozen and passed on whole.
+/// * A non-empty frozen DSC without a valid `sample_rand` gets the one the context works out
+///   ([`PropagationContext::sample_rand`]), so that it is passed on too.
 /// * When the incoming `sentry-org_id` and the DSN's org id are both known and differ, the
 ///   trace belongs to another organization: a new trace is started (`None`).
 pub(crate) fn continue_trace(
@@ -64,14 +68,25 @@ pub(crate) fn continue_trace(
         }
     }
     let sampled = incoming.sampled.or_else(|| dsc.sampled());
-    let dsc = frozen_dsc(dsc, from_sentry_trace);
-    Some(PropagationContext {
+    let mut ctx = PropagationContext {
         trace_id: incoming.trace_id,
         span_id: SpanId::random(),
         parent_span_id: Some(incoming.span_id),
         sampled,
-        dsc,
-    })
+        dsc: frozen_dsc(dsc, from_sentry_trace),
+    };
+    // The number this trace's decisions are drawn against is passed on with it, so services
+    // further down decide alike (as sentry-python's `_fill_sample_rand` and sentry-javascript
+    // do). An empty frozen DSC (a caller that sent no Sentry entries) is passed on as it is.
+    let rand = ctx.sample_rand();
+    if let Some(dsc) = ctx
+        .dsc
+        .as_mut()
+        .filter(|d| !d.is_empty() && d.sample_rand().is_none())
+    {
+        Arc::make_mut(dsc).set_sample_rand(rand);
+    }
+    Some(ctx)
 }
 
 fn frozen_dsc(
@@ -217,6 +232,63 @@ mod tests {
             ("baggage", "sentry-public_key=up"),
         ]);
         assert!(continue_trace(&h, None).is_none());
+    }
+
+    #[test]
+    fn an_oversized_caller_s_baggage_is_not_frozen_whole() {
+        let junk = "A".repeat(30_000);
+        let h = headers(&[
+            ("sentry-trace", &format!("{TRACE}-{SPAN}-1")),
+            ("baggage", &format!("sentry-release=r1,sentry-junk={junk}")),
+        ]);
+        let dsc = continue_trace(&h, None).unwrap().dsc.unwrap();
+        assert_eq!(dsc.release.as_deref(), Some("r1"));
+        assert_eq!(dsc.get("junk"), None);
+        assert!(dsc.to_baggage().len() <= crumbtrail_core::protocol::MAX_BAGGAGE_BYTES);
+    }
+
+    #[test]
+    fn the_sample_rand_worked_out_for_a_continued_trace_is_passed_on() {
+        // Without one (or with an invalid one), the context's goes into the frozen DSC, on
+        // the side of the rate that keeps the caller's decision.
+        for (sampled, extra) in [
+            ("true", ""),
+            ("false", ""),
+            ("true", ",sentry-sample_rand=1.5"),
+        ] {
+            let h = headers(&[
+                ("sentry-trace", &format!("{TRACE}-{SPAN}")),
+                (
+                    "baggage",
+                    &format!(
+                        "sentry-trace_id={TRACE},sentry-sample_rate=0.5,\
+                         sentry-sampled={sampled}{extra}"
+                    ),
+                ),
+            ]);
+            let ctx = continue_trace(&h, None).unwrap();
+            let rand = ctx
+                .dsc
+                .as_ref()
+                .unwrap()
+                .sample_rand()
+                .expect("a sample_rand");
+            assert_eq!(rand, ctx.sample_rand(), "the context reads the same number");
+            assert_eq!(rand < 0.5, sampled == "true", "{sampled}: {rand}");
+        }
+        // A caller's own is kept.
+        let h = headers(&[
+            ("sentry-trace", &format!("{TRACE}-{SPAN}-1")),
+            ("baggage", "sentry-sample_rand=0.123456,sentry-sampled=true"),
+        ]);
+        let dsc = continue_trace(&h, None).unwrap().dsc.unwrap();
+        assert_eq!(dsc.sample_rand.as_deref(), Some("0.123456"));
+        // An empty frozen DSC is passed on as it is.
+        let h = headers(&[("sentry-trace", &format!("{TRACE}-{SPAN}-1"))]);
+        assert_eq!(
+            continue_trace(&h, None).unwrap().dsc.unwrap().sample_rand,
+            None
+        );
     }
 
     #[test]

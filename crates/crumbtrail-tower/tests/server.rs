@@ -545,6 +545,53 @@ async fn requests_without_trace_headers_each_start_a_new_trace() {
 }
 
 #[tokio::test]
+async fn a_continued_trace_passes_on_a_bounded_dsc_with_its_sample_rand() {
+    /// Answers with the `baggage` this request's outgoing requests would carry, after
+    /// capturing an error (whose envelope carries the DSC as its `trace` header).
+    async fn outgoing_baggage() -> String {
+        let client = crumbtrail_core::current_client().expect("a client");
+        let ctx = crumbtrail_core::propagation_context().expect("a trace");
+        crumbtrail_core::capture_message("in handler", Level::Error);
+        ctx.baggage(&client)
+    }
+    let server = devserver().await;
+    let client = client_for(&server, false);
+    let app = Router::new()
+        .route("/baggage", get(outgoing_baggage))
+        .layer(CrumbtrailLayer::new());
+    let addr = serve(app, &client).await;
+
+    // An older SDK's decision and rate but no sample_rand, and a caller's 30 KB entry.
+    let junk = "A".repeat(30_000);
+    let baggage = http()
+        .get(format!("http://{addr}/baggage"))
+        .header("sentry-trace", format!("{TRACE}-{SPAN}-1"))
+        .header(
+            "baggage",
+            format!(
+                "sentry-trace_id={TRACE},sentry-public_key=upstream,sentry-sample_rate=0.5,\
+                 sentry-sampled=true,sentry-junk={junk}"
+            ),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events = flushed_events(&client, &server).await;
+    let dsc = envelope_dsc(&server, &events[0]).expect("trace envelope header");
+    assert_eq!(DynamicSamplingContext::from_baggage(&baggage), dsc);
+    assert!(baggage.len() <= 200, "{} bytes: {baggage}", baggage.len());
+    assert_eq!(dsc.get("junk"), None);
+    assert_eq!(dsc.public_key.as_deref(), Some("upstream"));
+    let rand = dsc
+        .sample_rand()
+        .expect("the trace's sample_rand passed on");
+    assert!(rand < 0.5, "{rand} keeps the caller's positive decision");
+}
+
+#[tokio::test]
 async fn outside_the_router_requests_on_one_connection_stay_isolated_whatever_the_layer_order() {
     async fn item(Path(id): Path<u32>) -> &'static str {
         crumbtrail_core::add_breadcrumb(crumb(format!("handler saw {id}")));

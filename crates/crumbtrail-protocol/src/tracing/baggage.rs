@@ -16,6 +16,19 @@ pub const BAGGAGE_HEADER: &str = "baggage";
 /// The prefix of Sentry's baggage entries.
 pub const SENTRY_BAGGAGE_PREFIX: &str = "sentry-";
 
+/// The most bytes a `baggage` header may have: the W3C Baggage limit, also sentry-javascript's
+/// `MAX_BAGGAGE_STRING_LENGTH`.
+///
+/// [`Baggage::parse`] keeps only as many `sentry-*` entries as fit in it (written back out),
+/// and writing (`Display`, [`DynamicSamplingContext::to_baggage`], [`merge_baggage`]) adds no
+/// Sentry entry that would take the header past it: a caller's oversized baggage can neither
+/// grow the frozen DSC nor make this service's outgoing requests too big for their servers.
+pub const MAX_BAGGAGE_BYTES: usize = 8192;
+
+/// The most list members a `baggage` header may have: the W3C Baggage limit. Bounds Sentry
+/// entries as [`MAX_BAGGAGE_BYTES`] does.
+pub const MAX_BAGGAGE_MEMBERS: usize = 180;
+
 /// What is percent-encoded in values: everything but ALPHA / DIGIT / `-` `.` `_` `~`.
 const VALUE_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -32,6 +45,11 @@ const VALUE_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
 /// `sentry-` fill the DSC (properties dropped; the last duplicate wins); the others are kept as
 /// written. Formatting writes the third-party members first, then the Sentry entries in the
 /// §9.5 order, values percent-encoded.
+///
+/// Sentry entries are bounded by the W3C limits ([`MAX_BAGGAGE_BYTES`],
+/// [`MAX_BAGGAGE_MEMBERS`]): parsing keeps those of the DSC that fit in a header of their own,
+/// known keys first, and drops the others; formatting leaves out an entry that would take the
+/// header, third-party members included, past them. Third-party members are never dropped.
 ///
 /// ```
 /// use crumbtrail_protocol::Baggage;
@@ -61,11 +79,27 @@ impl Baggage {
             };
             match key.strip_prefix(SENTRY_BAGGAGE_PREFIX) {
                 Some("") => {}
+                // No more unknown keys than a header may have members, even while reading.
+                Some(name)
+                    if baggage.dsc.other.len() >= MAX_BAGGAGE_MEMBERS
+                        && !DynamicSamplingContext::KNOWN_KEYS.contains(&name)
+                        && !baggage.dsc.other.contains_key(name) => {}
                 Some(name) => baggage
                     .dsc
                     .set(name, percent_decode_str(value).decode_utf8_lossy()),
                 None => baggage.third_party.push(member.to_owned()),
             }
+        }
+        // Known keys come first in `iter`, so the unknown ones are the first to go.
+        let mut room = Room::default();
+        let over: Vec<String> = baggage
+            .dsc
+            .iter()
+            .filter(|(key, value)| !room.take(key, value))
+            .map(|(key, _)| key.to_owned())
+            .collect();
+        for key in over {
+            baggage.dsc.remove(&key);
         }
         baggage
     }
@@ -88,18 +122,15 @@ impl FromStr for Baggage {
 
 impl fmt::Display for Baggage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
+        let mut room = Room::default();
         for member in &self.third_party {
-            if !first {
+            if room.members > 0 {
                 f.write_str(",")?;
             }
-            first = false;
+            room.add(member.len());
             f.write_str(member)?;
         }
-        if !first && !self.dsc.is_empty() {
-            f.write_str(",")?;
-        }
-        write_sentry_entries(f, &self.dsc)
+        write_sentry_entries(f, &self.dsc, room)
     }
 }
 
@@ -110,12 +141,13 @@ impl DynamicSamplingContext {
     }
 
     /// The `sentry-*` entries as a `baggage` value, in the §9.5 order:
-    /// `sentry-trace_id=...,sentry-public_key=...,...`. Empty when the DSC is empty.
+    /// `sentry-trace_id=...,sentry-public_key=...,...`, leaving out those that would take it
+    /// past [`MAX_BAGGAGE_BYTES`] or [`MAX_BAGGAGE_MEMBERS`]. Empty when the DSC is empty.
     pub fn to_baggage(&self) -> String {
         struct Entries<'a>(&'a DynamicSamplingContext);
         impl fmt::Display for Entries<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_sentry_entries(f, self.0)
+                write_sentry_entries(f, self.0, Room::default())
             }
         }
         Entries(self).to_string()
@@ -123,8 +155,10 @@ impl DynamicSamplingContext {
 }
 
 /// The `baggage` value for an outgoing request (§9.5): the third-party members of the header
-/// the request already has (if any), with every `sentry-*` entry in it replaced by `dsc`'s.
-/// `None` when the result would be empty, meaning: send no `baggage` header.
+/// the request already has (if any), with every `sentry-*` entry in it replaced by `dsc`'s,
+/// as many as fit within [`MAX_BAGGAGE_BYTES`] and [`MAX_BAGGAGE_MEMBERS`] after the
+/// third-party members (which are all kept). `None` when the result would be empty, meaning:
+/// send no `baggage` header.
 ///
 /// ```
 /// use crumbtrail_protocol::{DynamicSamplingContext, merge_baggage};
@@ -144,15 +178,51 @@ pub fn merge_baggage(existing: Option<&str>, dsc: &DynamicSamplingContext) -> Op
     (!merged.is_empty()).then_some(merged)
 }
 
-fn write_sentry_entries(f: &mut fmt::Formatter<'_>, dsc: &DynamicSamplingContext) -> fmt::Result {
-    for (i, (key, value)) in dsc.iter().enumerate() {
-        if i > 0 {
-            f.write_str(",")?;
+/// Writes the DSC's entries after what `room` says is already written, leaving out each one
+/// that does not fit.
+fn write_sentry_entries(
+    f: &mut fmt::Formatter<'_>,
+    dsc: &DynamicSamplingContext,
+    mut room: Room,
+) -> fmt::Result {
+    for (key, value) in dsc.iter() {
+        let comma = if room.members > 0 { "," } else { "" };
+        if room.take(key, value) {
+            let value = utf8_percent_encode(value, VALUE_ENCODE_SET);
+            write!(f, "{comma}{SENTRY_BAGGAGE_PREFIX}{key}={value}")?;
         }
-        let value = utf8_percent_encode(value, VALUE_ENCODE_SET);
-        write!(f, "{SENTRY_BAGGAGE_PREFIX}{key}={value}")?;
     }
     Ok(())
+}
+
+/// How much of a `baggage` header is used: its bytes and list members, against
+/// [`MAX_BAGGAGE_BYTES`] and [`MAX_BAGGAGE_MEMBERS`].
+#[derive(Default)]
+struct Room {
+    bytes: usize,
+    members: usize,
+}
+
+impl Room {
+    /// Counts a member of `len` bytes, and its `,` when it is not the first.
+    fn add(&mut self, len: usize) {
+        self.bytes += len + usize::from(self.members > 0);
+        self.members += 1;
+    }
+
+    /// Counts the entry `sentry-key=value` (value percent-encoded) if it fits; whether it did.
+    fn take(&mut self, key: &str, value: &str) -> bool {
+        let encoded: usize = utf8_percent_encode(value, VALUE_ENCODE_SET)
+            .map(str::len)
+            .sum();
+        let len = SENTRY_BAGGAGE_PREFIX.len() + key.len() + 1 + encoded;
+        let fits = self.members < MAX_BAGGAGE_MEMBERS
+            && self.bytes + usize::from(self.members > 0) + len <= MAX_BAGGAGE_BYTES;
+        if fits {
+            self.add(len);
+        }
+        fits
+    }
 }
 
 fn is_blank(c: char) -> bool {
@@ -260,6 +330,91 @@ mod tests {
             merge_baggage(Some(" , "), &DynamicSamplingContext::new()),
             None
         );
+    }
+
+    #[test]
+    fn oversized_incoming_sentry_entries_are_not_kept() {
+        // A caller's 30 KB unknown entry is dropped; the known ones stay.
+        let junk = "A".repeat(30_000);
+        let b = Baggage::parse(&format!(
+            "sentry-release=r1,sentry-junk={junk},sentry-trace_id=abc,v=1"
+        ));
+        assert_eq!(b.dsc.get("junk"), None);
+        assert_eq!(b.dsc.to_baggage(), "sentry-trace_id=abc,sentry-release=r1");
+        assert_eq!(b.third_party, ["v=1"]);
+        // So is a known entry too big for any header; the others stay.
+        let b = Baggage::parse(&format!("sentry-transaction={junk},sentry-sampled=true"));
+        assert_eq!(b.dsc.to_baggage(), "sentry-sampled=true");
+    }
+
+    #[test]
+    fn incoming_unknown_sentry_entries_fill_only_the_room_the_known_ones_leave() {
+        // Unknown entries first, each 1 KB: the known ones, last, are still all kept.
+        let big = "x".repeat(1000);
+        let mut header: Vec<String> = (0..20).map(|i| format!("sentry-k{i:02}={big}")).collect();
+        header.push(EXAMPLE_SENTRY_PART.to_owned());
+        let dsc = Baggage::parse(&header.join(",")).dsc;
+        let written = dsc.to_baggage();
+        assert!(written.starts_with(EXAMPLE_SENTRY_PART), "{written}");
+        assert!(written.len() <= MAX_BAGGAGE_BYTES, "{}", written.len());
+        let unknown = dsc.other.len();
+        assert!((1..20).contains(&unknown), "{unknown} unknown entries kept");
+        assert_eq!(
+            Baggage::parse(&written).dsc,
+            dsc,
+            "what is kept writes out whole"
+        );
+        // Many small ones: no more than a header may have members.
+        let many: Vec<String> = (0..1000).map(|i| format!("sentry-k{i}=v")).collect();
+        let header = format!("{},sentry-sampled=true", many.join(","));
+        let dsc = Baggage::parse(&header).dsc;
+        assert_eq!(dsc.iter().count(), MAX_BAGGAGE_MEMBERS);
+        assert_eq!(dsc.sampled(), Some(true));
+    }
+
+    #[test]
+    fn writing_adds_no_sentry_entry_past_the_limits() {
+        let mut dsc = DynamicSamplingContext::new();
+        dsc.set("trace_id", "4c79f60c11214eb38604f4ae0781bfb2");
+        dsc.set("release", "r".repeat(100));
+        dsc.set("sampled", "true");
+        // 8102 bytes of the caller's: the trace id and decision fit after them, the release not.
+        let theirs = format!("v={}", "x".repeat(8100));
+        let merged = merge_baggage(Some(&theirs), &dsc).unwrap();
+        assert_eq!(
+            merged,
+            format!(
+                "{theirs},sentry-trace_id=4c79f60c11214eb38604f4ae0781bfb2,sentry-sampled=true"
+            )
+        );
+        assert!(merged.len() <= MAX_BAGGAGE_BYTES);
+        // Exactly at the limit still fits; one byte more does not.
+        let entries = dsc.to_baggage().len();
+        for (pad, fits) in [(0, true), (1, false)] {
+            let theirs = format!("v={}", "x".repeat(MAX_BAGGAGE_BYTES - entries - 3 + pad));
+            let merged = merge_baggage(Some(&theirs), &dsc).unwrap();
+            assert_eq!(merged.len() == MAX_BAGGAGE_BYTES, fits, "{pad}");
+            assert_eq!(merged.contains("sentry-release"), fits, "{pad}");
+        }
+        // The caller's own members are all kept, even past the limit: ours are left out.
+        let theirs = format!("v={}", "x".repeat(MAX_BAGGAGE_BYTES));
+        assert_eq!(
+            merge_baggage(Some(&theirs), &dsc).as_deref(),
+            Some(&*theirs)
+        );
+        let theirs: Vec<String> = (0..MAX_BAGGAGE_MEMBERS - 1)
+            .map(|i| format!("m{i}=1"))
+            .collect();
+        let theirs = theirs.join(",");
+        assert_eq!(
+            merge_baggage(Some(&theirs), &dsc).unwrap(),
+            format!("{theirs},sentry-trace_id=4c79f60c11214eb38604f4ae0781bfb2")
+        );
+        // A DSC built too big by hand writes out bounded too.
+        dsc.set("transaction", "t".repeat(MAX_BAGGAGE_BYTES));
+        let written = dsc.to_baggage();
+        assert!(!written.contains("sentry-transaction"), "{written}");
+        assert!(written.contains("sentry-sampled=true"), "{written}");
     }
 
     #[test]
