@@ -117,6 +117,13 @@ impl CrumbtrailMiddleware {
     /// `targets` (see [`PropagationTarget`] for the rules: substrings, `*` patterns, custom
     /// matchers). The default matches every URL; an empty list turns propagation off.
     ///
+    /// The match is on the URL the request is sent to. reqwest follows redirects below the
+    /// middleware and copies the request's headers to the next hop (it strips only
+    /// credentials and cookies on a change of host), so a target that redirects elsewhere
+    /// passes the trace headers on. Where they must not leave the targets, build the client
+    /// with `reqwest::redirect::Policy::none()` and follow redirects yourself, through the
+    /// middleware, or with a `Policy::custom` that stops at hosts outside them.
+    ///
     /// ```
     /// use crumbtrail_reqwest::CrumbtrailMiddleware;
     /// let only_ours = CrumbtrailMiddleware::new().trace_propagation_targets(["api.example.com"]);

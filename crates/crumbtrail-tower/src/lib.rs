@@ -39,7 +39,9 @@
 //! [`catch_panics`]: CrumbtrailLayer::catch_panics
 //!
 //! With axum, add the layer with `Router::layer` **after** the routes (it wraps the routes
-//! that exist when it is added; `MatchedPath` is known only there):
+//! that exist when it is added; `MatchedPath` is known only there). Add it once per request
+//! path: a layer inside another one starts a request scope, trace and transaction of its own
+//! for the same request.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
