@@ -126,7 +126,7 @@ impl Flight {
 
     fn crumb(&self, outcome: &Outcome<'_>, duration: Duration) -> Breadcrumb {
         let program = self.program.to_string_lossy();
-        let args = redact_args(&self.args, &self.scrubber);
+        let args = redact_args(&program, &self.args, &self.scrubber);
         let mut crumb = Breadcrumb::new()
             .with_category("subprocess")
             .with_message(command_line(&program, &args))

@@ -37,12 +37,28 @@
 //!   No crumb with `enable_breadcrumbs = false`.
 //! - **redaction**, best effort, using the client's `event_scrubber` keys (default
 //!   [`DEFAULT_DENYLIST`](crumbtrail_core::DEFAULT_DENYLIST)): a key is sensitive when it, or
-//!   a part of it after a `_`, `-` or `.`, is on the list (`password`, `db-password`,
-//!   `GITHUB_TOKEN`, `X-Api-Key`). `--password=…`, `KEY=…` and `Authorization: …` lose their
-//!   value; a sensitive flag (`--token`) hides the next argument; the user info of URLs
-//!   (`https://u:p@host`) becomes `[Filtered]:[Filtered]`. Arguments with whitespace (shell
-//!   scripts) are redacted word by word. Environment variables set with `.env()` are never
-//!   shown.
+//!   a part of it after a `_`, `-` or `.`, is on the list, or when it contains `password`,
+//!   `passwd`, `passphrase`, `secret` or `token` (`db-password`, `GITHUB_TOKEN`, `X-Api-Key`).
+//!   Each secret becomes `[Filtered]`:
+//!   - `--password=…`, `KEY=…` and `Authorization: …` lose their value, also as a flag's value
+//!     (`--header=Authorization: …`, `-HAuthorization: …`); a sensitive flag (`--token`,
+//!     `--passphrase`) hides the next argument;
+//!   - `--user` / `--proxy-user` `name:password` becomes `name:[Filtered]`, and openssl's
+//!     `pass:…` becomes `pass:[Filtered]` (`env:VAR`, `file:path` stay);
+//!   - in URLs, the user info (`https://u:p@host` becomes `[Filtered]:[Filtered]@host`) and the
+//!     values of secret query or form parameters: sensitive names, and names with a `key`,
+//!     `sig` or `signature` part (`?access_token=…`, `&key=…`, `X-Amz-Signature=…`); other
+//!     parameters stay;
+//!   - short flags only some programs read as passwords, after a word naming the program (the
+//!     program, `docker exec db mysql …`, `sh -c 'curl …'`) and up to the next `;`, `|` or
+//!     `&`: `mysql`/`mysqldump`/`mariadb*` `-p<password>` (a bare `-p` prompts, and the next
+//!     argument is the database), `sshpass -p` (attached or not, once), `curl -u`/`-U
+//!     name:password`. For other programs `-p` (a port) and `-u` stay.
+//!
+//!   Arguments with whitespace are shell scripts (`sh -c '…'`): they are split into words as
+//!   the shell splits them (quotes, `\`, `;`, `|`, `&`), and each word is redacted as an
+//!   argument (a redacted word is single-quoted again). Environment variables set with
+//!   `.env()` are never shown.
 //! - **trace propagation** (§9.3): `SENTRY_TRACE` (`<trace_id>-<span_id>[-<sampled>]`) and
 //!   `SENTRY_BAGGAGE` (the `sentry-*` entries of the dynamic sampling context: the frozen one
 //!   of a continued trace, else trace id, DSN public key and org, release, environment) in

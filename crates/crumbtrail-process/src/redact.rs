@@ -1,83 +1,179 @@
-//! Secrets out of command lines: `--password=…`, `--token …`, `API_TOKEN=…`,
-//! `Authorization: …` and credentials in URLs become `[Filtered]`.
+//! Secrets out of command lines, best effort; each becomes `[Filtered]`:
+//!
+//! - `--password=…`, `-token=…`, `API_TOKEN=…` (a key that [`is_sensitive`]) lose their value;
+//!   a sensitive flag alone (`--token`, `--passphrase`) hides the next argument;
+//! - `--user` / `--proxy-user` `name:password` keeps the name (`name:[Filtered]`);
+//! - a `Name: value` header whose name is sensitive (`Authorization: …`), also as the value of a
+//!   flag (`--header=Authorization: …`, `-HAuthorization: …`);
+//! - openssl's `pass:…` password argument;
+//! - in URLs, the user info and the values of secret query parameters ([`url`]);
+//! - program-specific short flags: `mysql -p…`, `sshpass -p …`, `curl -u name:…` ([`tools`]);
+//! - arguments with whitespace are shell scripts (`sh -c '…'`), redacted word by word ([`shell`]).
 
 use std::borrow::Cow;
 use std::ffi::OsString;
 
 use crumbtrail_core::{EventScrubber, FILTERED};
 
-/// The arguments with secrets replaced by `[Filtered]` (lossy UTF-8).
-pub(crate) fn redact_args(args: &[OsString], scrubber: &EventScrubber) -> Vec<String> {
-    let mut filter_next = false;
+mod shell;
+mod tools;
+mod url;
+
+use tools::Tool;
+
+/// The arguments of `program` with secrets replaced by `[Filtered]` (lossy UTF-8).
+pub(crate) fn redact_args(
+    program: &str,
+    args: &[OsString],
+    scrubber: &EventScrubber,
+) -> Vec<String> {
+    let mut state = State::new(scrubber);
+    tools::track(program, &mut state.tool);
     args.iter()
-        .map(|arg| {
-            if std::mem::take(&mut filter_next) {
-                return FILTERED.to_owned();
-            }
-            redact_arg(&arg.to_string_lossy(), scrubber, &mut filter_next)
-        })
+        .map(|arg| redact_arg(&arg.to_string_lossy(), &mut state))
         .collect()
 }
 
-/// One argument. Sets `filter_next` when it is a flag (`--token`) whose value follows.
-fn redact_arg(arg: &str, scrubber: &EventScrubber, filter_next: &mut bool) -> String {
+/// What the words read so far say about the next ones.
+struct State<'s> {
+    scrubber: &'s EventScrubber,
+    /// What the previous word says about this one.
+    next: Next,
+    /// The program the words belong to, when its short flags carry passwords.
+    tool: Option<Tool>,
+    /// How many values deep this is (a script in a flag's value in a script…).
+    depth: u8,
+}
+
+/// What a flag says about the argument after it.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+enum Next {
+    #[default]
+    Plain,
+    /// A secret (after `--token`): filtered whole.
+    Secret,
+    /// `name:password` (after `--user`): the password is filtered.
+    UserPassword,
+}
+
+/// Values nested deeper than this are filtered whole rather than read.
+const MAX_DEPTH: u8 = 8;
+
+impl<'s> State<'s> {
+    fn new(scrubber: &'s EventScrubber) -> Self {
+        State {
+            scrubber,
+            next: Next::Plain,
+            tool: None,
+            depth: 0,
+        }
+    }
+
+    /// A state for a value inside the current word: a flag's value, a script.
+    fn inner(&self) -> Self {
+        State {
+            depth: self.depth.saturating_add(1),
+            ..State::new(self.scrubber)
+        }
+    }
+}
+
+/// One argument, as the program receives it.
+fn redact_arg(arg: &str, st: &mut State<'_>) -> String {
+    match std::mem::take(&mut st.next) {
+        Next::Secret => return FILTERED.to_owned(),
+        Next::UserPassword => {
+            if let Some(redacted) = user_password(arg) {
+                return redacted;
+            }
+        }
+        Next::Plain => {}
+    }
+    if st.depth > MAX_DEPTH {
+        return FILTERED.to_owned();
+    }
+    let redacted = tools::redact(arg, st).unwrap_or_else(|| redact_value(arg, st));
+    tools::track(arg, &mut st.tool);
+    redacted
+}
+
+/// One argument, past the program-specific flags.
+fn redact_value(arg: &str, st: &mut State<'_>) -> String {
     // `Authorization: Bearer …` (curl -H, wget --header)
     if let Some((name, value)) = arg.split_once(':') {
-        if is_key(name) && !value.trim().is_empty() && is_sensitive(name, scrubber) {
+        if is_key(name) && !value.trim().is_empty() && is_sensitive(name, st.scrubber) {
             return format!("{name}: {FILTERED}");
         }
     }
-    if !arg.contains(char::is_whitespace) {
-        return redact_word(arg, scrubber, filter_next).into_owned();
+    if let Some(redacted) = flag_value(arg, st) {
+        return redacted;
     }
-    // `--password=a b` is one value; otherwise a script (`sh -c '…'`): word by word.
-    if let Some((key, _)) = arg.split_once('=') {
-        let name = key.trim_start_matches('-');
-        if key.starts_with('-') && is_key(name) && is_sensitive(name, scrubber) {
-            return format!("{key}={FILTERED}");
-        }
+    // openssl `-passin pass:…` (`env:VAR`, `file:path` stay)
+    if arg.strip_prefix("pass:").is_some_and(|p| !p.is_empty()) {
+        return format!("pass:{FILTERED}");
     }
-    let mut out = String::with_capacity(arg.len());
-    let mut inner_next = false;
-    let mut rest = arg;
-    while !rest.is_empty() {
-        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let (word, tail) = rest.split_at(word_end);
-        if !word.is_empty() {
-            if std::mem::take(&mut inner_next) {
-                out.push_str(FILTERED);
-            } else {
-                out.push_str(&redact_word(word, scrubber, &mut inner_next));
-            }
-        }
-        let space_end = tail
-            .find(|c: char| !c.is_whitespace())
-            .unwrap_or(tail.len());
-        out.push_str(&tail[..space_end]);
-        rest = &tail[space_end..];
+    if arg.contains(char::is_whitespace) {
+        shell::redact_script(arg, &mut st.inner())
+    } else {
+        redact_word(arg, st).into_owned()
     }
-    out
 }
 
-/// A word without whitespace: `key=value`, `--flag` (value next), or text with URLs.
-fn redact_word<'a>(
-    word: &'a str,
-    scrubber: &EventScrubber,
-    filter_next: &mut bool,
-) -> Cow<'a, str> {
+/// `--flag=value` or `-Xvalue` (`-HAuthorization: …`), when the value holds a secret: filtered
+/// whole after a sensitive flag (`--password=a b`), else redacted as an argument of its own
+/// (`--header=Authorization: …`, `--url=https://u:p@…`). Inside a value (a quoted word of a
+/// script), `KEY=a b` is one assignment too; at the top, `KEY=a b c` is a script.
+fn flag_value(arg: &str, st: &State<'_>) -> Option<String> {
+    if let Some((flag, value)) = arg.split_once('=') {
+        let name = flag.trim_start_matches('-');
+        let is_flag = flag.starts_with('-');
+        if is_key(name) && (is_flag || st.depth > 0) {
+            if is_sensitive(name, st.scrubber) {
+                return Some(format!("{flag}={FILTERED}"));
+            }
+            if USER_FLAGS.contains(&flag) {
+                return user_password(value).map(|v| format!("{flag}={v}"));
+            }
+            if is_flag {
+                let redacted = redact_arg(value, &mut st.inner());
+                return (redacted != value).then(|| format!("{flag}={redacted}"));
+            }
+        }
+    }
+    let mut chars = arg.chars();
+    let short = chars.next() == Some('-') && chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    let value = arg.get(2..).filter(|v| short && !v.is_empty())?;
+    let redacted = redact_arg(value, &mut st.inner());
+    (redacted != value).then(|| format!("{}{redacted}", &arg[..2]))
+}
+
+/// Flags whose value is `name:password` (curl, also docker's `uid:gid`, which loses its gid).
+const USER_FLAGS: &[&str] = &["--user", "--proxy-user"];
+
+/// `name:password` as `name:[Filtered]`; `None` without a password.
+fn user_password(value: &str) -> Option<String> {
+    let (name, password) = value.split_once(':')?;
+    (!password.is_empty()).then(|| format!("{name}:{FILTERED}"))
+}
+
+/// A word without whitespace: `KEY=value`, `--flag` (value next), or text with URLs.
+fn redact_word<'a>(word: &'a str, st: &mut State<'_>) -> Cow<'a, str> {
     if let Some((key, _)) = word.split_once('=') {
-        let name = key.trim_start_matches('-');
-        if is_key(name) && is_sensitive(name, scrubber) {
+        if is_key(key) && is_sensitive(key, st.scrubber) {
             return Cow::Owned(format!("{key}={FILTERED}"));
         }
     } else if word.starts_with('-') {
         let name = word.trim_start_matches('-');
-        if is_key(name) && is_sensitive(name, scrubber) {
-            *filter_next = true;
+        if is_key(name) && is_sensitive(name, st.scrubber) {
+            st.next = Next::Secret;
+            return Cow::Borrowed(word);
+        }
+        if USER_FLAGS.contains(&word) {
+            st.next = Next::UserPassword;
             return Cow::Borrowed(word);
         }
     }
-    redact_urls(word)
+    url::redact_urls(word, st.scrubber)
 }
 
 /// A name made of letters, digits, `_`, `-` and `.`.
@@ -88,8 +184,9 @@ fn is_key(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// Words that make any key that contains them sensitive (`PGPASSWORD`, `client_secret_b64`).
-const SENSITIVE_WORDS: &[&str] = &["password", "passwd", "secret", "token"];
+/// Words that make any key that contains them sensitive (`PGPASSWORD`, `client_secret_b64`,
+/// gpg's `--passphrase`).
+const SENSITIVE_WORDS: &[&str] = &["password", "passwd", "passphrase", "secret", "token"];
 
 /// Whether `name`, or a suffix of it that starts after a `_`, `-` or `.` (`db-password`,
 /// `GITHUB_TOKEN`), is in the denylist, reading `-` and `_` as the same; or whether it contains
@@ -113,39 +210,6 @@ pub(crate) fn is_sensitive(name: &str, scrubber: &EventScrubber) -> bool {
             None => return false,
         }
     }
-}
-
-/// Replaces the user info of every `scheme://user:password@host` in `text`:
-/// `[Filtered]:[Filtered]@host`, or `[Filtered]@host` for a user alone (often a token).
-pub(crate) fn redact_urls(text: &str) -> Cow<'_, str> {
-    if !text.contains("://") {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, after) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = after
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(after.len());
-        let authority = &after[..end];
-        match authority.rfind('@') {
-            Some(at) if at > 0 => {
-                let userinfo = &authority[..at];
-                if userinfo.contains(':') {
-                    out.push_str(FILTERED);
-                    out.push(':');
-                }
-                out.push_str(FILTERED);
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
 }
 
 /// The command line for the crumb's message: words that need it are single-quoted, POSIX style.
@@ -180,7 +244,7 @@ mod tests {
 
     fn redact(args: &[&str]) -> Vec<String> {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
-        redact_args(&args, &EventScrubber::default())
+        redact_args("true", &args, &EventScrubber::default())
     }
 
     #[test]
@@ -244,6 +308,170 @@ mod tests {
                 "https://a.test/@x"
             ]
         );
+    }
+
+    #[test]
+    fn user_passwords_keep_the_user() {
+        assert_eq!(
+            redact(&["--user=admin:S2", "--proxy-user", "p:S", "--user", "bob"]),
+            [
+                "--user=admin:[Filtered]",
+                "--proxy-user",
+                "p:[Filtered]",
+                "--user",
+                "bob"
+            ]
+        );
+        // `-u` is curl's only after `curl` (see `tools`).
+        assert_eq!(redact(&["-u", "a:b"]), ["-u", "a:b"]);
+    }
+
+    #[test]
+    fn headers_as_flag_values() {
+        assert_eq!(
+            redact(&[
+                "--header=Authorization: Bearer S3",
+                "-HAuthorization: Bearer S4",
+                "-HProxy-Authorization:Basic S",
+                "--header",
+                "Cookie: a=S",
+            ]),
+            [
+                "--header=Authorization: [Filtered]",
+                "-HAuthorization: [Filtered]",
+                "-HProxy-Authorization: [Filtered]",
+                "--header",
+                "Cookie: [Filtered]",
+            ]
+        );
+        assert_eq!(
+            redact(&[
+                "--header=Accept: a/b",
+                "-HX-Trace: 1",
+                "-vH",
+                "--url=https://u:p@h/"
+            ]),
+            [
+                "--header=Accept: a/b",
+                "-HX-Trace: 1",
+                "-vH",
+                "--url=https://[Filtered]:[Filtered]@h/"
+            ]
+        );
+    }
+
+    #[test]
+    fn passphrases_and_openssl_passwords() {
+        assert_eq!(
+            redact(&[
+                "--passphrase",
+                "S10",
+                "--passphrase=S",
+                "-passin",
+                "pass:S9"
+            ]),
+            [
+                "--passphrase",
+                "[Filtered]",
+                "--passphrase=[Filtered]",
+                "-passin",
+                "pass:[Filtered]"
+            ]
+        );
+        assert_eq!(
+            redact(&[
+                "-passout",
+                "env:PW",
+                "-pass",
+                "file:/k",
+                "pass:",
+                "--passive",
+                "bypass:x"
+            ]),
+            [
+                "-passout",
+                "env:PW",
+                "-pass",
+                "file:/k",
+                "pass:",
+                "--passive",
+                "bypass:x"
+            ]
+        );
+        assert_eq!(
+            redact(&["-pass", "pass:S", "-kfile", "pass:S"]),
+            ["-pass", "pass:[Filtered]", "-kfile", "pass:[Filtered]"]
+        );
+    }
+
+    #[test]
+    fn query_strings_in_arguments() {
+        assert_eq!(
+            redact(&[
+                "https://api.test/v1?access_token=S6&x=1",
+                "-d",
+                "id=1&client_secret=S"
+            ]),
+            [
+                "https://api.test/v1?access_token=[Filtered]&x=1",
+                "-d",
+                "id=1&client_secret=[Filtered]"
+            ]
+        );
+    }
+
+    #[test]
+    fn ordinary_arguments_stay() {
+        let args = [
+            "-p",
+            "8080",
+            "-p8080",
+            "-u",
+            "1000",
+            "-v",
+            "/a:/b",
+            "--name=web",
+            "host:80",
+            "Accept: */*",
+            "--author=bob",
+            "--port=5432",
+            "https://a.test/search?q=1",
+            "git@github.com:o/r.git",
+            "echo 'a b'",
+        ];
+        assert_eq!(redact(&args), args);
+    }
+
+    #[test]
+    fn the_review_probe_cases() {
+        let cases: &[(&str, &[&str])] = &[
+            ("curl", &["-u", "admin:SECRET1", "https://a.test/"]),
+            ("curl", &["--user=admin:SECRET2", "https://a.test/"]),
+            (
+                "wget",
+                &["--header=Authorization: Bearer SECRET3", "https://a.test/"],
+            ),
+            ("curl", &["-HAuthorization: Bearer SECRET4"]),
+            (
+                "sh",
+                &[
+                    "-c",
+                    "curl -H 'Authorization: Bearer SECRET5' https://a.test/",
+                ],
+            ),
+            ("curl", &["https://api.test/v1?access_token=SECRET6&x=1"]),
+            ("mysql", &["-uroot", "-pSECRET7"]),
+            ("sshpass", &["-p", "SECRET8", "ssh", "h"]),
+            ("openssl", &["-passin", "pass:SECRET9"]),
+            ("gpg", &["--passphrase", "SECRET10"]),
+            ("sh", &["-c", "export API_TOKEN=\"SECRET11 more\"; run"]),
+        ];
+        for (program, args) in cases {
+            let os: Vec<OsString> = args.iter().map(OsString::from).collect();
+            let redacted = redact_args(program, &os, &EventScrubber::default());
+            let line = command_line(program, &redacted);
+            assert!(!line.contains("SECRET"), "{line}");
+        }
     }
 
     #[test]

@@ -96,6 +96,35 @@ async fn a_missing_program_is_an_error_crumb_and_the_error_is_returned() {
 }
 
 #[tokio::test]
+async fn the_program_decides_which_short_flags_carry_passwords() {
+    // Not there, but named: mysql's `-p<password>`.
+    let mysql = "/crumbtrail-no-such-dir-4c79f6/mysql";
+    let (_, mysql_crumbs) = crumbs(async {
+        Command::new(mysql)
+            .args(["-uroot", "-pS3CRET", "db"])
+            .status_traced()
+            .await
+    })
+    .await;
+    assert_eq!(
+        mysql_crumbs[0].message.as_deref(),
+        Some(format!("{mysql} -uroot -p[Filtered] db").as_str())
+    );
+    // For other programs `-p` is not a password.
+    let (_, crumbs) = crumbs(async {
+        Command::new("true")
+            .args(["-p2222", "-c", "curl -u a:S3CRET x"])
+            .status_traced()
+            .await
+    })
+    .await;
+    assert_eq!(
+        crumbs[0].message.as_deref(),
+        Some("true -p2222 -c 'curl -u a:[Filtered] x'")
+    );
+}
+
+#[tokio::test]
 async fn secrets_are_redacted_in_the_crumb_but_not_in_the_command_or_the_hint() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let hook_seen = Arc::clone(&seen);
