@@ -124,7 +124,7 @@ fn record<B: IntoBreadcrumb>(
         let recorded_at = crumb.timestamp.is_none().then(std::time::SystemTime::now);
         if let Some(before) = &options.before_breadcrumb {
             let before = Arc::clone(before);
-            match crate::sdk_work(|| before(crumb, hint)).0 {
+            match crate::sdk_work(|| before(crumb, hint)) {
                 Ok(Some(c)) => crumb = c,
                 Ok(None) => return,
                 Err(_) => {

@@ -265,7 +265,7 @@ pub(crate) fn capture_with(
 ) -> Option<EventId> {
     let options = &client.ctx.options;
     let rate = match &options.error_sampler {
-        Some(sampler) => crate::sdk_work(|| sampler(&event, &hint)).0.unwrap_or(0.0),
+        Some(sampler) => crate::sdk_work(|| sampler(&event, &hint)).unwrap_or(0.0),
         None => options.sample_rate,
     };
     if !(rate >= 1.0 || (rate > 0.0 && fastrand::f64() < rate)) {

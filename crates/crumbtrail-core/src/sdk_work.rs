@@ -23,7 +23,7 @@ thread_local! {
 ///
 /// ```
 /// assert!(!crumbtrail_core::in_sdk_work());
-/// let (inside, _) = crumbtrail_core::sdk_work(|| crumbtrail_core::in_sdk_work());
+/// let inside = crumbtrail_core::sdk_work(crumbtrail_core::in_sdk_work);
 /// assert_eq!(inside.ok(), Some(true));
 /// assert!(!crumbtrail_core::in_sdk_work());
 /// ```
@@ -33,12 +33,10 @@ pub fn in_sdk_work() -> bool {
 
 /// Runs `f` as the SDK's own work: [`in_sdk_work`] holds meanwhile, and a panic in `f` is
 /// caught (the panic hook leaves it to the caller, which counts or drops what `f` was for).
-/// Returns `f`'s result, or the panic's payload, and whether this call was nested in another
-/// (a caller that must not re-enter itself returns early on `true` before calling this).
-pub fn sdk_work<R>(f: impl FnOnce() -> R) -> (std::thread::Result<R>, bool) {
-    let nested = in_sdk_work();
+/// Returns `f`'s result, or the panic's payload.
+pub fn sdk_work<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
     let _guard = SdkWork::enter();
-    (catch_unwind(AssertUnwindSafe(f)), nested)
+    catch_unwind(AssertUnwindSafe(f))
 }
 
 /// Marks the current thread as one of the sender's, for the rest of its life.
@@ -69,11 +67,10 @@ mod tests {
     #[test]
     fn guarded_calls_nest_and_unwind() {
         assert!(!in_sdk_work());
-        let (inner, nested) = sdk_work(|| sdk_work(in_sdk_work));
-        assert!(!nested);
-        let (inside, nested) = inner.unwrap();
-        assert!(inside.unwrap() && nested);
-        let (panicked, _) = sdk_work(|| panic!("in a hook"));
+        let inside = sdk_work(|| sdk_work(in_sdk_work)).unwrap();
+        assert!(inside.unwrap());
+        assert!(!in_sdk_work(), "nested calls leave the depth as it was");
+        let panicked = sdk_work(|| panic!("in a hook"));
         assert!(panicked.is_err());
         assert!(!in_sdk_work(), "a panic leaves the depth as it was");
     }

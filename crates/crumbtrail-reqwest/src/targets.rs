@@ -73,9 +73,7 @@ impl PropagationTarget {
             Rule::All => true,
             Rule::Substring(text) => url.contains(&**text),
             Rule::Pattern(parts) => pattern_matches(parts, url),
-            Rule::Custom(matcher) => crumbtrail_core::sdk_work(|| matcher(url))
-                .0
-                .unwrap_or(false),
+            Rule::Custom(matcher) => crumbtrail_core::sdk_work(|| matcher(url)).unwrap_or(false),
         }
     }
 }

@@ -277,7 +277,7 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let (recorded, _) = sdk_work(|| {
+        let recorded = sdk_work(|| {
             let mut visitor = FieldVisitor::new(false);
             attrs.record(&mut visitor);
             span_fields_of(visitor)
@@ -293,7 +293,7 @@ where
             return; // the SDK's own work, or a span the layer does not record
         }
         // Formatted before taking the lock: a field's Debug impl may do anything.
-        let (recorded, _) = sdk_work(|| {
+        let recorded = sdk_work(|| {
             let mut visitor = FieldVisitor::new(false);
             values.record(&mut visitor);
             span_fields_of(visitor)
@@ -322,7 +322,7 @@ where
             return;
         };
         // Nothing below may unwind into the code that logged (a field's Debug impl, say).
-        let (outcome, _) = sdk_work(|| self.process(event, log, &client, &ctx));
+        let outcome = sdk_work(|| self.process(event, log, &client, &ctx));
         if outcome.is_err() {
             debug_note(
                 &client,

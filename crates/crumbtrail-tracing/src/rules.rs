@@ -230,7 +230,7 @@ impl Rules {
 }
 
 fn call(handler: &Handler, record: &Record<'_>, on_panic: &impl Fn()) -> Handling {
-    match crumbtrail_core::sdk_work(|| handler(record)).0 {
+    match crumbtrail_core::sdk_work(|| handler(record)) {
         Ok(handling) => handling,
         Err(_) => {
             on_panic();

@@ -44,7 +44,7 @@ pub(crate) fn decide(
 ) -> Option<Decision> {
     let options = &ctx.options;
     let rate = match (&options.traces_sampler, options.traces_sample_rate) {
-        (Some(sampler), _) => crate::sdk_work(|| sampler(sampling)).0.unwrap_or_else(|_| {
+        (Some(sampler), _) => crate::sdk_work(|| sampler(sampling)).unwrap_or_else(|_| {
             ctx.debug(
                 "traces_sampler_panic",
                 format_args!("traces_sampler panicked; the transaction is not sampled"),
